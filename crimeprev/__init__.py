@@ -1,0 +1,1 @@
+"""Crime Prevention Strategy dashboard: the core, usable without the UI."""

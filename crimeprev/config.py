@@ -1,0 +1,325 @@
+"""The strategy's configuration: districts, strands, measures and the vocabulary of records.
+
+The defaults ship in `crimeprev/config/`. A data folder may carry its own `config/` with any of
+the same files, which then replace the defaults for that data (a force other than Essex, say).
+Everything is validated when loaded; a mistake is reported as `ConfigError` naming the file.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import tomllib
+from dataclasses import dataclass, field
+from datetime import date
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+from crimeprev.periods import PeriodError, parse_month
+from crimeprev.store import data_dir
+
+DEFAULT_CONFIG_DIR = Path(__file__).parent / "config"
+CONFIG_FILES = ("strategy.toml", "taxonomy.toml", "districts.csv")
+IMPROVEMENT_DIRECTIONS = ("down", "up")
+
+
+class ConfigError(ValueError):
+    """The configuration cannot be used; the message names the file and the problem."""
+
+
+@dataclass(frozen=True)
+class Rule:
+    """Which records a measure counts: one record kind, narrowed by every list that is given."""
+
+    record_kind: str
+    crime_types: tuple[str, ...] = ()
+    flags: tuple[str, ...] = ()
+    outcomes: tuple[str, ...] = ()
+
+    def describe(self) -> str:
+        """The rule in words, for the definitions shown to users."""
+        parts = [f"{self.record_kind} records"]
+        if self.crime_types:
+            parts.append("of type " + " or ".join(self.crime_types))
+        if self.flags:
+            parts.append("flagged " + " and ".join(self.flags))
+        if self.outcomes:
+            parts.append("with outcome " + " or ".join(self.outcomes))
+        return ", ".join(parts)
+
+
+@dataclass(frozen=True)
+class Measure:
+    """One counted measure of a strand."""
+
+    id: str
+    strand_id: str
+    name: str
+    unit: str
+    improvement: str
+    definition: str
+    rule: Rule
+
+
+@dataclass(frozen=True)
+class Strand:
+    """One of the strategy's thematic strands."""
+
+    id: str
+    name: str
+    group: str
+    lead_role: str
+    measures: tuple[Measure, ...] = field(default_factory=tuple)
+
+
+@dataclass(frozen=True)
+class District:
+    """A district of the force, or one of the two places records go when they have none."""
+
+    code: str
+    name: str
+    slug: str
+    lpa: str | None
+    population: int | None
+    centroid_latitude: float | None
+    centroid_longitude: float | None
+    is_force_district: bool
+
+
+@dataclass(frozen=True)
+class Taxonomy:
+    """The values records may hold, and so the values a rule may name."""
+
+    record_kinds: tuple[str, ...]
+    flags: tuple[str, ...]
+    crime_types: tuple[str, ...]
+    outcomes: tuple[str, ...]
+    delivery_statuses: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Config:
+    """Everything the strategy's configuration says, validated."""
+
+    strands: tuple[Strand, ...]
+    districts: tuple[District, ...]
+    taxonomy: Taxonomy
+    baseline_end: date
+    window_months: int
+    delivery_window_months: int
+    fingerprint: str
+
+    @property
+    def measures(self) -> tuple[Measure, ...]:
+        return tuple(m for s in self.strands for m in s.measures)
+
+    def strand(self, strand_id: str) -> Strand:
+        for strand in self.strands:
+            if strand.id == strand_id:
+                return strand
+        raise KeyError(strand_id)
+
+    def measure(self, measure_id: str) -> Measure:
+        for measure in self.measures:
+            if measure.id == measure_id:
+                return measure
+        raise KeyError(measure_id)
+
+    @property
+    def force_districts(self) -> tuple[District, ...]:
+        return tuple(d for d in self.districts if d.is_force_district)
+
+    @property
+    def lpas(self) -> tuple[str, ...]:
+        return tuple(sorted({d.lpa for d in self.force_districts if d.lpa}))
+
+    def district_by_slug(self, slug: str) -> District:
+        for district in self.districts:
+            if district.slug == slug:
+                return district
+        raise KeyError(slug)
+
+
+def _config_file(name: str, folder: Path | None) -> Path:
+    if folder is not None and (folder / name).is_file():
+        return folder / name
+    return DEFAULT_CONFIG_DIR / name
+
+
+def _read_toml(path: Path) -> dict[str, Any]:
+    try:
+        with path.open("rb") as handle:
+            return tomllib.load(handle)
+    except tomllib.TOMLDecodeError as error:
+        raise ConfigError(f"{path}: not valid TOML ({error}).") from error
+
+
+def _strings(value: Any, where: str) -> tuple[str, ...]:
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise ConfigError(f"{where} must be a list of strings.")
+    return tuple(value)
+
+
+def _require(table: dict[str, Any], key: str, where: str) -> str:
+    value = table.get(key)
+    if not isinstance(value, str) or not value.strip():
+        raise ConfigError(f"{where}: '{key}' is missing or empty.")
+    return value
+
+
+def _load_taxonomy(path: Path) -> Taxonomy:
+    raw = _read_toml(path)
+    keys = ("record_kinds", "flags", "crime_types", "outcomes", "delivery_statuses")
+    values = {k: _strings(raw.get(k), f"{path}: '{k}'") for k in keys}
+    for flag in values["flags"]:
+        if not flag.startswith("is_") or not flag.replace("_", "").isalnum():
+            raise ConfigError(f"{path}: flag '{flag}' must be a column name starting 'is_'.")
+    return Taxonomy(**values)
+
+
+def _load_rule(raw: Any, where: str, taxonomy: Taxonomy) -> Rule:
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{where}: 'rule' is missing.")
+    unknown_keys = set(raw) - {"record_kind", "crime_types", "flags", "outcomes"}
+    if unknown_keys:
+        raise ConfigError(f"{where}: the rule has unknown keys {sorted(unknown_keys)}.")
+    rule = Rule(
+        record_kind=_require(raw, "record_kind", where),
+        crime_types=_strings(raw.get("crime_types", []), f"{where}: crime_types"),
+        flags=_strings(raw.get("flags", []), f"{where}: flags"),
+        outcomes=_strings(raw.get("outcomes", []), f"{where}: outcomes"),
+    )
+    checks = (
+        ((rule.record_kind,), taxonomy.record_kinds, "record kind"),
+        (rule.crime_types, taxonomy.crime_types, "crime type"),
+        (rule.flags, taxonomy.flags, "flag"),
+        (rule.outcomes, taxonomy.outcomes, "outcome"),
+    )
+    for given, known, what in checks:
+        for value in given:
+            if value not in known:
+                raise ConfigError(f"{where}: unknown {what} '{value}'; known: {', '.join(known)}.")
+    return rule
+
+
+def _load_strands(raw: dict[str, Any], path: Path, taxonomy: Taxonomy) -> tuple[Strand, ...]:
+    strands: list[Strand] = []
+    seen_measures: set[str] = set()
+    for index, entry in enumerate(raw.get("strands", [])):
+        where = f"{path}: strand {index + 1}"
+        strand_id = _require(entry, "id", where)
+        where = f"{path}: strand '{strand_id}'"
+        measures = []
+        for measure_raw in entry.get("measures", []):
+            measure_id = _require(measure_raw, "id", where)
+            measure_where = f"{where}, measure '{measure_id}'"
+            if measure_id in seen_measures:
+                raise ConfigError(f"{measure_where}: the measure id is used twice.")
+            seen_measures.add(measure_id)
+            improvement = _require(measure_raw, "improvement", measure_where)
+            if improvement not in IMPROVEMENT_DIRECTIONS:
+                raise ConfigError(f"{measure_where}: improvement must be 'down' or 'up'.")
+            measures.append(
+                Measure(
+                    id=measure_id,
+                    strand_id=strand_id,
+                    name=_require(measure_raw, "name", measure_where),
+                    unit=_require(measure_raw, "unit", measure_where),
+                    improvement=improvement,
+                    definition=_require(measure_raw, "definition", measure_where),
+                    rule=_load_rule(measure_raw.get("rule"), measure_where, taxonomy),
+                )
+            )
+        strands.append(
+            Strand(
+                id=strand_id,
+                name=_require(entry, "name", where),
+                group=_require(entry, "group", where),
+                lead_role=_require(entry, "lead_role", where),
+                measures=tuple(measures),
+            )
+        )
+    if not strands:
+        raise ConfigError(f"{path}: no strands are defined.")
+    if len({s.id for s in strands}) != len(strands):
+        raise ConfigError(f"{path}: a strand id is used twice.")
+    return tuple(strands)
+
+
+def _optional_number(text: str, kind: type[int] | type[float], where: str) -> Any:
+    if text.strip() == "":
+        return None
+    try:
+        return kind(text)
+    except ValueError as error:
+        raise ConfigError(f"{where}: '{text}' is not a number.") from error
+
+
+def _load_districts(path: Path) -> tuple[District, ...]:
+    with path.open(newline="", encoding="utf-8") as handle:
+        rows = list(csv.DictReader(handle))
+    districts = []
+    for line, row in enumerate(rows, start=2):
+        where = f"{path}, line {line}"
+        try:
+            districts.append(
+                District(
+                    code=_require(row, "district_code", where),
+                    name=_require(row, "district_name", where),
+                    slug=_require(row, "district_slug", where),
+                    lpa=row.get("lpa") or None,
+                    population=_optional_number(row.get("population_mid_2022", ""), int, where),
+                    centroid_latitude=_optional_number(
+                        row.get("centroid_latitude", ""), float, where
+                    ),
+                    centroid_longitude=_optional_number(
+                        row.get("centroid_longitude", ""), float, where
+                    ),
+                    is_force_district=row.get("is_force_district", "").strip().lower() == "true",
+                )
+            )
+        except AttributeError as error:
+            raise ConfigError(f"{where}: the row has too few columns.") from error
+    for attribute in ("code", "name", "slug"):
+        values = [getattr(d, attribute) for d in districts]
+        if len(set(values)) != len(values):
+            raise ConfigError(f"{path}: a district {attribute} is used twice.")
+    if not any(d.is_force_district for d in districts):
+        raise ConfigError(f"{path}: no district is marked is_force_district = true.")
+    return tuple(districts)
+
+
+def load_config(folder: Path | None = None) -> Config:
+    """Read and validate the configuration, preferring files in `folder` over the defaults."""
+    paths = {name: _config_file(name, folder) for name in CONFIG_FILES}
+    taxonomy = _load_taxonomy(paths["taxonomy.toml"])
+    strategy = _read_toml(paths["strategy.toml"])
+    periods = strategy.get("periods", {})
+    try:
+        baseline_end = parse_month(str(periods.get("baseline_end", "2019-12")))
+    except PeriodError as error:
+        raise ConfigError(f"{paths['strategy.toml']}: baseline_end: {error}") from error
+    digest = hashlib.sha256()
+    for name in CONFIG_FILES:
+        digest.update(paths[name].read_bytes())
+    return Config(
+        strands=_load_strands(strategy, paths["strategy.toml"], taxonomy),
+        districts=_load_districts(paths["districts.csv"]),
+        taxonomy=taxonomy,
+        baseline_end=baseline_end,
+        window_months=int(periods.get("window_months", 12)),
+        delivery_window_months=int(periods.get("delivery_window_months", 6)),
+        fingerprint=digest.hexdigest()[:16],
+    )
+
+
+@cache
+def config_for(folder: Path) -> Config:
+    """The configuration in force for a data folder (its own `config/`, else the defaults)."""
+    return load_config(folder / "config")
+
+
+def current_config() -> Config:
+    """The configuration for the data folder in use."""
+    return config_for(data_dir())

@@ -1,0 +1,270 @@
+"""The DuckDB connection, the views it offers, and the one function that runs `queries/*.sql`.
+
+A `Database` holds one in-memory DuckDB connection per data folder. Each query runs on its own
+cursor, so sessions served on different threads never share a cursor. The views read the files
+at query time, so a rebuilt aggregate is seen by the next query.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+from collections.abc import Callable
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pandas as pd
+import pyarrow as pa
+
+from crimeprev.config import Config, config_for
+from crimeprev.store import RECORD_SCHEMA, REPOSITORY_ROOT, aggregates_dir, has_records
+
+QUERIES_DIR = REPOSITORY_ROOT / "queries"
+PARAMETER = re.compile(r"\$([a-z_][a-z0-9_]*)")
+
+DELIVERY_ACTION_COLUMNS = {
+    "action_id": "varchar",
+    "strand_id": "varchar",
+    "title": "varchar",
+    "target_month": "varchar",
+    "completed_month": "varchar",
+}
+DELIVERY_STATUS_COLUMNS = {"action_id": "varchar", "quarter_end": "varchar", "status": "varchar"}
+ACTIVITY_COLUMNS = {
+    "strand_id": "varchar",
+    "operation": "varchar",
+    "period_label": "varchar",
+    "period_end": "varchar",
+    "metric": "varchar",
+    "value": "double",
+    "unit": "varchar",
+}
+COMMENTARY_COLUMNS = {"strand_id": "varchar", "period": "varchar", "commentary": "varchar"}
+MEASURE_MONTHLY_COLUMNS = {
+    "force": "varchar",
+    "measure_id": "varchar",
+    "district_code": "varchar",
+    "month_start": "date",
+    "count_records": "bigint",
+}
+CRIME_TYPE_MONTHLY_COLUMNS = {
+    "force": "varchar",
+    "district_code": "varchar",
+    "month_start": "date",
+    "record_kind": "varchar",
+    "crime_type": "varchar",
+    "count_records": "bigint",
+}
+
+
+ARROW_TO_SQL_TYPE = {
+    pa.string(): "varchar",
+    pa.bool_(): "boolean",
+    pa.date32(): "date",
+    pa.float64(): "double",
+}
+
+
+class QueryError(RuntimeError):
+    """A query was called wrongly: a missing or unexpected parameter, or no such file."""
+
+
+@cache
+def query_text(name: str) -> str:
+    """The SQL of `queries/<name>.sql`."""
+    path = QUERIES_DIR / f"{name}.sql"
+    if not path.is_file():
+        raise QueryError(f"There is no query named '{name}' ({path} does not exist).")
+    return path.read_text(encoding="utf-8")
+
+
+def query_parameters(sql: str) -> set[str]:
+    """The `$name` parameters a statement declares (comments ignored)."""
+    without_comments = "\n".join(line.split("--", 1)[0] for line in sql.splitlines())
+    return set(PARAMETER.findall(without_comments))
+
+
+def run_query(
+    connection: duckdb.DuckDBPyConnection, name: str, params: dict[str, Any] | None = None
+) -> pd.DataFrame:
+    """Run `queries/<name>.sql` with exactly the parameters it declares, on a fresh cursor."""
+    return _run(connection, name, params, lambda relation: relation.df())
+
+
+def run_query_arrow(
+    connection: duckdb.DuckDBPyConnection, name: str, params: dict[str, Any] | None = None
+) -> pa.Table:
+    """As `run_query`, returning an Arrow table."""
+    return _run(connection, name, params, lambda relation: relation.to_arrow_table())
+
+
+def _run(
+    connection: duckdb.DuckDBPyConnection,
+    name: str,
+    params: dict[str, Any] | None,
+    fetch: Callable[[duckdb.DuckDBPyRelation], Any],
+) -> Any:
+    sql = query_text(name)
+    given = dict(params or {})
+    declared = query_parameters(sql)
+    if set(given) != declared:
+        missing, extra = declared - set(given), set(given) - declared
+        raise QueryError(f"Query '{name}': missing {sorted(missing)}, unexpected {sorted(extra)}.")
+    cursor = connection.cursor()
+    try:
+        return fetch(cursor.sql(sql, params=given))
+    finally:
+        cursor.close()
+
+
+def _sql_string(value: str) -> str:
+    return "'" + value.replace("'", "''") + "'"
+
+
+def _empty_select(columns: dict[str, str]) -> str:
+    casts = ", ".join(f"null::{kind} as {name}" for name, kind in columns.items())
+    return f"select {casts} where false"
+
+
+def _csv_view(path: Path, columns: dict[str, str]) -> str:
+    if not path.is_file():
+        return _empty_select(columns)
+    spec = ", ".join(f"{_sql_string(n)}: {_sql_string(k)}" for n, k in columns.items())
+    return (
+        f"select * from read_csv({_sql_string(str(path))}, header = true, "
+        f"columns = {{{spec}}}, quote = '\"', escape = '\"')"
+    )
+
+
+def _parquet_view(path: Path, columns: dict[str, str]) -> str:
+    if not path.is_file():
+        return _empty_select(columns)
+    return f"select * from read_parquet({_sql_string(str(path))})"
+
+
+def _records_view(root: Path) -> str:
+    if not has_records(root):
+        columns = {f.name: ARROW_TO_SQL_TYPE[f.type] for f in RECORD_SCHEMA}
+        return _empty_select(columns | {"month": "varchar"})
+    pattern = str(root / "records" / "month=*" / "*.parquet")
+    return (
+        f"select * from read_parquet({_sql_string(pattern)}, hive_partitioning = true, "
+        "hive_types = {'month': varchar})"
+    )
+
+
+def _config_tables(config: Config) -> dict[str, pa.Table]:
+    districts = pa.Table.from_pylist(
+        [
+            {
+                "district_code": d.code,
+                "district_name": d.name,
+                "district_slug": d.slug,
+                "lpa": d.lpa,
+                "population": d.population,
+                "is_force_district": d.is_force_district,
+            }
+            for d in config.districts
+        ]
+    )
+    strands = pa.Table.from_pylist(
+        [
+            {
+                "strand_id": s.id,
+                "strand_name": s.name,
+                "strand_group": s.group,
+                "lead_role": s.lead_role,
+                "strand_order": i,
+            }
+            for i, s in enumerate(config.strands)
+        ]
+    )
+    measures = pa.Table.from_pylist(
+        [
+            {
+                "measure_id": m.id,
+                "strand_id": m.strand_id,
+                "measure_name": m.name,
+                "unit": m.unit,
+                "improvement": m.improvement,
+                "definition": m.definition,
+                "measure_order": i,
+                "rule_record_kind": m.rule.record_kind,
+                "rule_crime_types": list(m.rule.crime_types),
+                "rule_flags": list(m.rule.flags),
+                "rule_outcomes": list(m.rule.outcomes),
+            }
+            for i, m in enumerate(config.measures)
+        ],
+        schema=pa.schema(
+            [
+                ("measure_id", pa.string()),
+                ("strand_id", pa.string()),
+                ("measure_name", pa.string()),
+                ("unit", pa.string()),
+                ("improvement", pa.string()),
+                ("definition", pa.string()),
+                ("measure_order", pa.int64()),
+                ("rule_record_kind", pa.string()),
+                ("rule_crime_types", pa.list_(pa.string())),
+                ("rule_flags", pa.list_(pa.string())),
+                ("rule_outcomes", pa.list_(pa.string())),
+            ]
+        ),
+    )
+    return {"districts": districts, "strands": strands, "measures": measures}
+
+
+class Database:
+    """The views over one data folder, on one DuckDB connection shared by all sessions."""
+
+    def __init__(self, root: Path, config: Config | None = None) -> None:
+        self.root = root
+        self.config = config or config_for(root)
+        self.connection = duckdb.connect(":memory:")
+        self._lock = threading.Lock()
+        self._create_views()
+
+    def _create_views(self) -> None:
+        con = self.connection
+        for name, table in _config_tables(self.config).items():
+            con.register(f"{name}_arrow", table)
+            con.execute(f"create or replace table {name} as select * from {name}_arrow")
+            con.unregister(f"{name}_arrow")
+        aggregates = aggregates_dir(self.root)
+        views = {
+            "records": _records_view(self.root),
+            "measure_monthly": _parquet_view(
+                aggregates / "measure_monthly.parquet", MEASURE_MONTHLY_COLUMNS
+            ),
+            "crime_type_monthly": _parquet_view(
+                aggregates / "crime_type_monthly.parquet", CRIME_TYPE_MONTHLY_COLUMNS
+            ),
+            "delivery_actions": _csv_view(
+                self.root / "delivery" / "actions.csv", DELIVERY_ACTION_COLUMNS
+            ),
+            "delivery_status": _csv_view(
+                self.root / "delivery" / "status.csv", DELIVERY_STATUS_COLUMNS
+            ),
+            "activity_metrics": _csv_view(self.root / "activity" / "metrics.csv", ACTIVITY_COLUMNS),
+            "commentary": _csv_view(
+                self.root / "commentary" / "commentary.csv", COMMENTARY_COLUMNS
+            ),
+        }
+        for name, select in views.items():
+            con.execute(f"create or replace view {name} as {select}")
+
+    def refresh(self) -> None:
+        """Re-create the views, after files appeared or disappeared."""
+        with self._lock:
+            self._create_views()
+
+    def query(self, name: str, **params: Any) -> pd.DataFrame:
+        """Run `queries/<name>.sql` with the given parameters."""
+        return run_query(self.connection, name, params)
+
+    def query_arrow(self, name: str, **params: Any) -> pa.Table:
+        """Run `queries/<name>.sql`, returning an Arrow table."""
+        return run_query_arrow(self.connection, name, params)

@@ -1,0 +1,143 @@
+"""The filters every view shares (period, districts, Local Policing Areas, strand), read from
+a URL's query string or the command line, checked against the configuration and the data.
+
+Unknown values never raise here: each one is dropped with a sentence saying why, and the view
+falls back to its default, so a mistyped link still opens a sensible page.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+
+from crimeprev.config import Config, District
+from crimeprev.periods import PeriodError, format_month, month_long_label, parse_month
+
+
+@dataclass(frozen=True)
+class Filters:
+    """A validated choice of period, places and strand."""
+
+    period: date
+    districts: tuple[str, ...] = ()
+    lpas: tuple[str, ...] = ()
+    strand_id: str | None = None
+
+    def district_codes(self, config: Config) -> list[str] | None:
+        """The district codes to count, or None for the whole force."""
+        chosen = selected_districts(config, self.districts, self.lpas)
+        return None if chosen is None else [d.code for d in chosen]
+
+    def query_params(self) -> dict[str, str]:
+        """The filters as URL query parameters (empty ones left out)."""
+        params = {"period": format_month(self.period)}
+        if self.strand_id:
+            params["strand"] = self.strand_id
+        if self.districts:
+            params["district"] = ",".join(self.districts)
+        if self.lpas:
+            params["lpa"] = ",".join(self.lpas)
+        return params
+
+    def place_label(self, config: Config) -> str:
+        """The places counted, in words: `Essex (all districts)`, `Colchester, Tendring`."""
+        chosen = selected_districts(config, self.districts, self.lpas)
+        if chosen is None:
+            return "All districts"
+        if self.lpas and not self.districts:
+            return " and ".join(f"{lpa} LPA" for lpa in self.lpas)
+        return ", ".join(d.name for d in chosen)
+
+
+@dataclass(frozen=True)
+class ResolvedFilters:
+    """Filters read from user input, with a sentence for every value that was not understood."""
+
+    filters: Filters
+    problems: tuple[str, ...] = field(default_factory=tuple)
+
+
+def selected_districts(
+    config: Config, district_slugs: tuple[str, ...], lpas: tuple[str, ...]
+) -> list[District] | None:
+    """Named districts if any, else the districts of the named LPAs, else None (whole force)."""
+    if district_slugs:
+        return [config.district_by_slug(slug) for slug in district_slugs]
+    if lpas:
+        return [d for d in config.force_districts if d.lpa in lpas]
+    return None
+
+
+def find_district(config: Config, text: str) -> District | None:
+    """A district by slug, name or ONS code, ignoring case; None when there is none."""
+    wanted = text.strip().lower()
+    for district in config.districts:
+        if wanted in (district.slug, district.name.lower(), district.code.lower()):
+            return district
+    return None
+
+
+def split_values(raw: str | list[str] | None) -> list[str]:
+    """Comma-separated or repeated values, blanks dropped."""
+    if raw is None:
+        return []
+    items = raw if isinstance(raw, list) else [raw]
+    return [part.strip() for item in items for part in item.split(",") if part.strip()]
+
+
+def resolve_filters(
+    config: Config,
+    covered: list[date],
+    period: str | None = None,
+    districts: str | list[str] | None = None,
+    lpas: str | list[str] | None = None,
+    strand: str | None = None,
+) -> ResolvedFilters:
+    """Check user-given filter values; keep what is valid and explain what is not."""
+    problems: list[str] = []
+    if not covered:
+        raise PeriodError("The data folder holds no records yet, so there is no period to show.")
+    latest, earliest = covered[-1], covered[0]
+    chosen_period = latest
+    if period:
+        try:
+            chosen_period = parse_month(period)
+        except PeriodError as error:
+            problems.append(f"{error} Showing {month_long_label(latest)}, the latest month.")
+        else:
+            if not earliest <= chosen_period <= latest:
+                problems.append(
+                    f"There is no data for {month_long_label(chosen_period)}: the data runs from "
+                    f"{month_long_label(earliest)} to {month_long_label(latest)}. "
+                    f"Showing {month_long_label(latest)}."
+                )
+                chosen_period = latest
+
+    slugs: list[str] = []
+    for name in split_values(districts):
+        district = find_district(config, name)
+        if district is None:
+            known = ", ".join(d.slug for d in config.districts)
+            problems.append(f"Unknown district '{name}', left out. Known districts: {known}.")
+        elif district.slug not in slugs:
+            slugs.append(district.slug)
+
+    chosen_lpas: list[str] = []
+    for name in split_values(lpas):
+        match = next((lpa for lpa in config.lpas if lpa.lower() == name.lower()), None)
+        if match is None:
+            problems.append(
+                f"Unknown Local Policing Area '{name}', left out. Known: {', '.join(config.lpas)}."
+            )
+        elif match not in chosen_lpas:
+            chosen_lpas.append(match)
+
+    strand_id = None
+    if strand:
+        if strand in {s.id for s in config.strands}:
+            strand_id = strand
+        else:
+            problems.append(f"Unknown strand '{strand}'. Showing the first strand instead.")
+
+    filters = Filters(chosen_period, tuple(slugs), tuple(chosen_lpas), strand_id)
+    return ResolvedFilters(filters, tuple(problems))

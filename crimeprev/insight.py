@@ -1,0 +1,208 @@
+"""Insight tables: each measure's count over the 12 months ending a period, against the 12
+months before and against the baseline year, as the quarterly report lays them out.
+
+A window the data does not fully cover is marked incomplete and its count left empty: a
+partial sum is never passed off as a year.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+import pandas as pd
+
+from crimeprev.db import Database
+from crimeprev.periods import Window, add_months, change, comparisons, format_month
+
+INSIGHT_JSON_KEYS = (
+    "strand",
+    "measure",
+    "comparison",
+    "comparator_start",
+    "comparator_end",
+    "comparator_count",
+    "current_start",
+    "current_end",
+    "current_count",
+    "diff",
+    "pct_change",
+    "complete",
+)
+
+
+def covered_months(db: Database, force: str | None = None) -> list[date]:
+    """The months the data covers, oldest first."""
+    frame = db.query("covered_months", force=force)
+    return [pd.Timestamp(m).date() for m in frame["month_start"]]
+
+
+def _window_param(name: str, window: Window) -> dict[str, Any]:
+    return {"window_name": name, "window_start": window.start, "window_end": window.end}
+
+
+def insight_table(
+    db: Database,
+    period: date,
+    strand_id: str | None = None,
+    district_codes: list[str] | None = None,
+    force: str | None = None,
+) -> pd.DataFrame:
+    """One row per measure and comparison, with counts, difference and % change."""
+    config = db.config
+    measures = [m for m in config.measures if strand_id is None or m.strand_id == strand_id]
+    pairs = comparisons(period, config.baseline_end, config.window_months)
+    windows = {"current": pairs[0].current} | {p.name: p.comparator for p in pairs}
+    counts = db.query(
+        "measure_window_counts",
+        windows=[_window_param(name, window) for name, window in windows.items()],
+        district_codes=district_codes,
+        force=force,
+        measure_ids=[m.id for m in measures],
+    )
+    count_of = {
+        (row.measure_id, row.window_name): int(row.count_records) for row in counts.itertuples()
+    }
+    covered = set(covered_months(db, force))
+    rows = []
+    for measure in measures:
+        for pair in pairs:
+            missing = pair.comparator.missing_from(covered) + pair.current.missing_from(covered)
+            comparator_count = (
+                None if pair.comparator.missing_from(covered) else count_of[(measure.id, pair.name)]
+            )
+            current_count = (
+                None if pair.current.missing_from(covered) else count_of[(measure.id, "current")]
+            )
+            diff: int | None = None
+            pct: float | None = None
+            reason: str | None = _incomplete_reason(missing)
+            if comparator_count is not None and current_count is not None:
+                result = change(comparator_count, current_count)
+                diff, pct, reason = result.diff, result.pct_change, result.no_pct_reason
+            rows.append(
+                {
+                    "strand": measure.strand_id,
+                    "measure": measure.id,
+                    "measure_name": measure.name,
+                    "improvement": measure.improvement,
+                    "comparison": pair.name,
+                    "comparator_start": format_month(pair.comparator.start),
+                    "comparator_end": format_month(pair.comparator.end),
+                    "comparator_label": pair.comparator.label(),
+                    "comparator_count": comparator_count,
+                    "current_start": format_month(pair.current.start),
+                    "current_end": format_month(pair.current.end),
+                    "current_label": pair.current.label(),
+                    "current_count": current_count,
+                    "diff": diff,
+                    "pct_change": pct,
+                    "complete": not missing,
+                    "missing_months": [format_month(m) for m in missing],
+                    "note": reason,
+                }
+            )
+    return pd.DataFrame(rows, columns=list(_INSIGHT_COLUMNS))
+
+
+_INSIGHT_COLUMNS = (
+    "strand",
+    "measure",
+    "measure_name",
+    "improvement",
+    "comparison",
+    "comparator_start",
+    "comparator_end",
+    "comparator_label",
+    "comparator_count",
+    "current_start",
+    "current_end",
+    "current_label",
+    "current_count",
+    "diff",
+    "pct_change",
+    "complete",
+    "missing_months",
+    "note",
+)
+
+
+def _incomplete_reason(missing: list[date]) -> str:
+    shown = ", ".join(format_month(m) for m in missing[:4])
+    more = f" and {len(missing) - 4} more" if len(missing) > 4 else ""
+    return f"incomplete: the data lacks {shown}{more}"
+
+
+def insight_records(table: pd.DataFrame) -> list[dict[str, Any]]:
+    """Insight rows as plain values under the documented JSON keys."""
+    records = []
+    for row in table.to_dict("records"):
+        record = {key: row[key] for key in INSIGHT_JSON_KEYS}
+        for key in ("comparator_count", "current_count", "diff"):
+            record[key] = None if pd.isna(record[key]) else int(record[key])
+        record["pct_change"] = (
+            None if pd.isna(record["pct_change"]) else float(record["pct_change"])
+        )
+        record["complete"] = bool(record["complete"])
+        records.append(record)
+    return records
+
+
+def monthly_series(
+    db: Database,
+    end: date,
+    months: int,
+    measure_ids: list[str] | None = None,
+    district_codes: list[str] | None = None,
+    force: str | None = None,
+) -> pd.DataFrame:
+    """Each measure's count per month for `months` months to `end`; null for uncovered months."""
+    frame = db.query(
+        "measure_monthly_series",
+        measure_ids=measure_ids,
+        start=add_months(end, -(months - 1)),
+        end=end,
+        district_codes=district_codes,
+        force=force,
+    )
+    frame["month_start"] = pd.to_datetime(frame["month_start"])
+    return frame
+
+
+def district_breakdown(
+    db: Database,
+    measure_id: str,
+    period: date,
+    district_codes: list[str] | None = None,
+    force: str | None = None,
+) -> pd.DataFrame:
+    """One row per district: the measure's count in the current and previous 12 months."""
+    config = db.config
+    current = Window.ending(period, config.window_months)
+    previous = current.shifted(-config.window_months)
+    frame = db.query(
+        "measure_district_counts",
+        measure_id=measure_id,
+        windows=[_window_param("current", current), _window_param("previous", previous)],
+        district_codes=district_codes,
+        force=force,
+    )
+    wide = frame.pivot_table(
+        index=["district_name", "lpa", "district_code"],
+        columns="window_name",
+        values="count_records",
+        aggfunc="sum",
+        dropna=False,
+    ).reset_index()
+    wide = wide.dropna(subset=["current", "previous"], how="all")
+    changes = [
+        change(int(p), int(c)) for p, c in zip(wide["previous"], wide["current"], strict=True)
+    ]
+    wide["diff"] = [c.diff for c in changes]
+    wide["pct_change"] = [c.pct_change for c in changes]
+    wide = wide.rename(columns={"current": "current_count", "previous": "previous_count"}).astype(
+        {"current_count": "int64", "previous_count": "int64"}
+    )
+    wide["current_label"] = current.label()
+    wide["previous_label"] = previous.label()
+    return wide.sort_values("current_count", ascending=False).reset_index(drop=True)
