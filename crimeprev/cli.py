@@ -1,0 +1,156 @@
+"""The `crimeprev` command: the same figures as the dashboard, for scripts and scheduled jobs."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from crimeprev import delivery, insight
+from crimeprev.aggregate import open_database
+from crimeprev.config import ConfigError
+from crimeprev.db import Database
+from crimeprev.filters import find_district
+from crimeprev.periods import PeriodError, format_pct, parse_month
+from crimeprev.store import data_dir, has_records
+
+FORMATS = ("table", "csv", "json")
+
+
+class UsageError(Exception):
+    """A mistake in what the user asked for; printed as one sentence, exit status 2."""
+
+
+def _data_root(args: argparse.Namespace) -> Path:
+    return Path(args.data_dir).expanduser().resolve() if args.data_dir else data_dir()
+
+
+def _open(args: argparse.Namespace) -> Database:
+    root = _data_root(args)
+    if not has_records(root):
+        raise UsageError(
+            f"There are no records in {root}. Create the demo data with `crimeprev demo` "
+            "or import an extract first."
+        )
+    return open_database(root)
+
+
+def _checked_period(db: Database, text: str) -> Any:
+    period = parse_month(text)
+    covered = insight.covered_months(db)
+    if period not in covered:
+        raise UsageError(
+            f"There is no data for {text}: the data covers {covered[0]:%Y-%m} to "
+            f"{covered[-1]:%Y-%m}."
+        )
+    return period
+
+
+def _emit(frame: pd.DataFrame, records: list[dict[str, Any]], output_format: str) -> None:
+    if output_format == "json":
+        print(json.dumps(records, indent=2))
+    elif output_format == "csv":
+        print(pd.DataFrame(records).to_csv(index=False), end="")
+    else:
+        print(frame.to_string(index=False))
+
+
+def command_insight(args: argparse.Namespace) -> None:
+    db = _open(args)
+    period = _checked_period(db, args.period)
+    if args.strand and args.strand not in {s.id for s in db.config.strands}:
+        known = ", ".join(s.id for s in db.config.strands)
+        raise UsageError(f"Unknown strand '{args.strand}'. Known strands: {known}.")
+    codes = None
+    if args.district:
+        codes = []
+        for name in args.district:
+            found = find_district(db.config, name)
+            if found is None:
+                known = ", ".join(d.name for d in db.config.districts)
+                raise UsageError(f"Unknown district '{name}'. Known districts: {known}.")
+            codes.append(found.code)
+    table = insight.insight_table(db, period, args.strand, codes)
+    shown = table.assign(pct=[format_pct(p) for p in table["pct_change"]])[
+        [
+            "strand",
+            "measure",
+            "comparison",
+            "comparator_label",
+            "comparator_count",
+            "current_label",
+            "current_count",
+            "diff",
+            "pct",
+            "complete",
+        ]
+    ]
+    _emit(shown, insight.insight_records(table), args.format)
+
+
+def command_delivery(args: argparse.Namespace) -> None:
+    db = _open(args)
+    period = parse_month(args.period)
+    table = delivery.status_table(db, period)
+    shown = table[["strand_name", *delivery.STATUS_COLUMNS, "pct_complete"]]
+    _emit(shown, delivery.status_records(table), args.format)
+
+
+def command_demo(args: argparse.Namespace) -> None:
+    from crimeprev.demo import generate_demo
+
+    root = _data_root(args)
+    summary = generate_demo(root, seed=args.seed)
+    print(f"Demo data written to {root}: {summary}")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="crimeprev",
+        description="Crime Prevention Strategy figures from record-level crime data.",
+    )
+    parser.add_argument("--data-dir", help="data folder (default: $CRIMEPREV_DATA_DIR, else data/)")
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    demo = commands.add_parser("demo", help="write the demo extract into the data folder")
+    demo.add_argument("--seed", type=int, default=2022, help="random seed (default 2022)")
+    demo.set_defaults(handler=command_demo)
+
+    insight_parser = commands.add_parser(
+        "insight", help="12-month counts against the year before and the baseline"
+    )
+    insight_parser.add_argument("--period", required=True, help="last month, YYYY-MM")
+    insight_parser.add_argument("--strand", help="one strand id, e.g. knife-crime")
+    insight_parser.add_argument(
+        "--district", action="append", help="district name or slug; repeat for several"
+    )
+    insight_parser.add_argument("--format", choices=FORMATS, default="table")
+    insight_parser.set_defaults(handler=command_insight)
+
+    delivery_parser = commands.add_parser(
+        "delivery", help="delivery-plan actions by status, per strand"
+    )
+    delivery_parser.add_argument("--period", required=True, help="month, YYYY-MM")
+    delivery_parser.add_argument("--format", choices=FORMATS, default="table")
+    delivery_parser.set_defaults(handler=command_delivery)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; user mistakes print one sentence and return 2."""
+    args = build_parser().parse_args(argv)
+    try:
+        args.handler(args)
+    except (UsageError, PeriodError, ConfigError, delivery.DeliveryUnavailable) as error:
+        print(f"crimeprev: {error}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,265 @@
+"""Every query and the functions over it, against the tiny data folder whose counts are formulas."""
+
+import re
+from datetime import date
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from builders import (
+    DISTRICTS,
+    MISSING_MONTH,
+    build_tiny,
+    covered_months,
+    expected_total,
+    hate_count,
+    hate_solved,
+    knife_count,
+    mental_health_count,
+    rape_count,
+)
+from crimeprev import activity, delivery, insight
+from crimeprev.aggregate import aggregates_current, build_aggregates, open_database
+from crimeprev.db import QUERIES_DIR, QueryError, query_parameters, run_query
+from crimeprev.store import REPOSITORY_ROOT
+
+COLCHESTER, BASILDON = "E07000071", "E07000066"
+SEP_22, SEP_21, DEC_19 = date(2022, 9, 1), date(2021, 9, 1), date(2019, 12, 1)
+
+
+@pytest.fixture(scope="module")
+def tiny(tmp_path_factory):
+    root = build_tiny(tmp_path_factory.mktemp("tiny"))
+    return open_database(root)
+
+
+def _insight_row(table, measure, comparison):
+    rows = table[(table["measure"] == measure) & (table["comparison"] == comparison)]
+    assert len(rows) == 1
+    return rows.iloc[0]
+
+
+def test_covered_months_are_the_months_written(tiny):
+    assert insight.covered_months(tiny) == covered_months()
+    assert MISSING_MONTH not in insight.covered_months(tiny)
+
+
+def test_baseline_comparison_counts_every_district(tiny):
+    table = insight.insight_table(tiny, SEP_22)
+    row = _insight_row(table, "rape", "baseline")
+    comparator = expected_total(rape_count, date(2019, 1, 1), DEC_19)
+    current = expected_total(rape_count, date(2021, 10, 1), SEP_22)
+    assert (row.comparator_count, row.current_count) == (comparator, current)
+    assert current != comparator
+    assert row["diff"] == current - comparator
+    assert row["pct_change"] == round(100 * (current - comparator) / comparator, 1)
+    assert row.complete
+    assert row.comparator_label == "12 months ending Dec 19"
+
+
+def test_a_window_with_a_missing_month_is_incomplete_not_summed(tiny):
+    row = _insight_row(insight.insight_table(tiny, SEP_22), "knife-crime", "previous_year")
+    assert not row.complete
+    assert pd.isna(row.comparator_count)
+    assert pd.isna(row["pct_change"])
+    assert "2021-09" in row.note
+    assert row.current_count == expected_total(knife_count, date(2021, 10, 1), SEP_22)
+
+
+def test_district_filter_counts_only_those_districts(tiny):
+    table = insight.insight_table(tiny, date(2021, 8, 1), district_codes=[COLCHESTER])
+    row = _insight_row(table, "knife-crime", "baseline")
+    weight = [DISTRICTS[COLCHESTER]]
+    assert row.current_count == expected_total(
+        knife_count, date(2020, 9, 1), date(2021, 8, 1), weight
+    )
+    assert row.comparator_count == expected_total(knife_count, date(2019, 1, 1), DEC_19, weight)
+
+
+def test_rules_select_kind_flags_and_outcomes(tiny):
+    table = insight.insight_table(tiny, SEP_22, district_codes=[BASILDON])
+    weight = [DISTRICTS[BASILDON]]
+    window = (date(2021, 10, 1), SEP_22)
+    assert _insight_row(table, "hate-crime", "baseline").current_count == expected_total(
+        hate_count, *window, weight
+    )
+    assert _insight_row(table, "hate-crime-solved", "baseline").current_count == expected_total(
+        hate_solved, *window, weight
+    )
+    assert _insight_row(table, "mental-health", "baseline").current_count == expected_total(
+        mental_health_count, *window, weight
+    )
+    assert _insight_row(table, "domestic-abuse", "baseline").current_count == 0
+
+
+def test_strand_filter_returns_only_that_strands_measures(tiny):
+    table = insight.insight_table(tiny, SEP_22, strand_id="burglary-robbery")
+    assert sorted(set(table["measure"])) == ["dwelling-burglary", "street-robbery"]
+    assert len(table) == 4
+
+
+def test_insight_json_records_use_the_documented_keys(tiny):
+    records = insight.insight_records(insight.insight_table(tiny, SEP_22, strand_id="rape"))
+    assert list(records[0]) == list(insight.INSIGHT_JSON_KEYS)
+    assert records[0]["comparator_count"] is None and records[0]["complete"] is False
+    assert isinstance(records[1]["current_count"], int)
+
+
+def test_monthly_series_shows_gaps_as_null_and_empty_months_as_zero(tiny):
+    series = insight.monthly_series(tiny, SEP_22, 50, measure_ids=["rape", "domestic-abuse"])
+    rape = series[series["measure_id"] == "rape"].set_index("month_start")
+    assert len(rape) == 50
+    assert pd.isna(rape.loc[pd.Timestamp(MISSING_MONTH), "count_records"])
+    assert not rape.loc[pd.Timestamp(MISSING_MONTH), "is_covered"]
+    assert pd.isna(rape.loc[pd.Timestamp(date(2018, 9, 1)), "count_records"])
+    month = date(2022, 9, 1)
+    assert rape.loc[pd.Timestamp(month), "count_records"] == sum(
+        rape_count(month, w) for w in DISTRICTS.values()
+    )
+    abuse = series[series["measure_id"] == "domestic-abuse"]
+    assert (abuse[abuse["is_covered"]]["count_records"] == 0).all()
+
+
+def test_district_breakdown_lists_every_force_district(tiny):
+    frame = insight.district_breakdown(tiny, "knife-crime", date(2022, 8, 1))
+    assert len(frame) == 14
+    colchester = frame[frame["district_code"] == COLCHESTER].iloc[0]
+    weight = [DISTRICTS[COLCHESTER]]
+    assert colchester.current_count == expected_total(
+        knife_count, date(2021, 9, 1), date(2022, 8, 1), weight
+    )
+    assert colchester.previous_count == expected_total(
+        knife_count, date(2020, 9, 1), date(2021, 8, 1), weight
+    )
+    assert colchester.lpa == "North"
+    assert frame[frame["district_name"] == "Maldon"].iloc[0].current_count == 0
+    assert list(frame["current_count"]) == sorted(frame["current_count"], reverse=True)
+
+
+def test_district_breakdown_respects_the_district_filter(tiny):
+    frame = insight.district_breakdown(tiny, "rape", SEP_22, district_codes=[COLCHESTER, BASILDON])
+    assert sorted(frame["district_name"]) == ["Basildon", "Colchester"]
+
+
+def test_delivery_uses_the_latest_quarter_at_or_before_the_period(tiny):
+    assert delivery.quarter_for(tiny, SEP_22).quarter_end == date(2022, 6, 1)
+    assert delivery.quarter_for(tiny, date(2022, 5, 1)).quarter_end == date(2022, 3, 1)
+    with pytest.raises(delivery.DeliveryUnavailable, match="from March 2022 onwards"):
+        delivery.quarter_for(tiny, date(2021, 12, 1))
+
+
+def test_delivery_status_table_totals_are_summed_from_the_strands(tiny):
+    table = delivery.status_table(tiny, date(2022, 3, 1)).set_index("strand_id")
+    assert table.loc["knife-crime", ["total", "ongoing", "not_started"]].tolist() == [2, 1, 1]
+    assert table.loc["rape", "at_risk"] == 1
+    assert table.loc["hate-crime", "complete"] == 1
+    assert table.loc["places", "total"] == 0
+    assert table.loc[
+        "total", ["total", "complete", "ongoing", "at_risk", "not_started"]
+    ].tolist() == [
+        4,
+        1,
+        1,
+        1,
+        1,
+    ]
+    records = delivery.status_records(table.reset_index())
+    assert records[-1] == {
+        "strand": "total",
+        "total": 4,
+        "complete": 1,
+        "ongoing": 1,
+        "at_risk": 1,
+        "not_started": 1,
+    }
+
+
+def test_delivery_actions_filter_by_strand_and_status(tiny):
+    actions = delivery.actions_at(tiny, SEP_22, statuses=["ongoing"])
+    assert sorted(actions["action_id"]) == ["KC-2", "RA-1"]
+    actions = delivery.actions_at(tiny, SEP_22, strand_ids=["knife-crime"])
+    assert sorted(actions["action_id"]) == ["KC-1", "KC-2"]
+
+
+def test_delivery_progress_splits_achieved_and_scheduled(tiny):
+    result = delivery.progress(tiny, "knife-crime", SEP_22)
+    assert list(result.achieved["action_id"]) == ["KC-1"]
+    assert list(result.scheduled["action_id"]) == ["KC-2"]
+    assert (result.achieved_from, result.scheduled_to) == (date(2022, 4, 1), date(2023, 3, 1))
+
+
+def test_activity_metrics_take_the_latest_report_up_to_the_period(tiny):
+    assert activity.activity_metrics(tiny, "county-lines", date(2022, 3, 1)).empty
+    june = activity.activity_metrics(tiny, "county-lines", date(2022, 6, 1))
+    assert june[["metric", "value"]].values.tolist() == [["arrests", 12.0]]
+    september = activity.activity_metrics(tiny, "county-lines", SEP_22).set_index("metric")
+    assert september.loc["arrests", "value"] == 30
+    assert september.loc["cash seized", "unit"] == "GBP"
+
+
+def test_commentary_is_for_exactly_the_period(tiny):
+    assert "non-recent offences" in activity.commentary(tiny, "rape", date(2022, 6, 1))
+    assert activity.commentary(tiny, "rape", SEP_22) is None
+
+
+def test_rebuilding_some_months_equals_a_full_rebuild(tmp_path):
+    root = build_tiny(tmp_path)
+    full = build_aggregates(root)
+    whole = pd.read_parquet(root / "aggregates" / "measure_monthly.parquet")
+    partial = build_aggregates(root, months=[date(2022, 9, 1), date(2020, 1, 1)])
+    assert partial.months_rebuilt == 2
+    again = pd.read_parquet(root / "aggregates" / "measure_monthly.parquet")
+    key = ["force", "measure_id", "district_code", "month_start"]
+    pd.testing.assert_frame_equal(
+        whole.sort_values(key).reset_index(drop=True), again.sort_values(key).reset_index(drop=True)
+    )
+    assert full.rows == partial.rows
+
+
+def test_aggregates_follow_the_records(tmp_path):
+    root = build_tiny(tmp_path)
+    db = open_database(root)
+    assert aggregates_current(root, db.config)
+    (root / "records" / "month=2022-09" / "part-0.parquet").unlink()
+    assert not aggregates_current(root, db.config)
+    db = open_database(root)
+    assert insight.covered_months(db)[-1] == date(2022, 8, 1)
+
+
+def test_run_query_refuses_missing_and_unexpected_parameters(tiny):
+    with pytest.raises(QueryError, match="missing \\['quarter_end'\\]"):
+        run_query(tiny.connection, "delivery_status_by_strand", {})
+    with pytest.raises(QueryError, match="unexpected \\['extra'\\]"):
+        run_query(tiny.connection, "delivery_quarters", {"extra": 1})
+    with pytest.raises(QueryError, match="no query named"):
+        run_query(tiny.connection, "no_such_query", {})
+
+
+def _python_sources() -> str:
+    files = list((REPOSITORY_ROOT / "crimeprev").rglob("*.py"))
+    return "\n".join(path.read_text() for path in files)
+
+
+def test_every_query_file_is_used_by_the_core_and_tested_here():
+    sources, tests = _python_sources(), Path(__file__).read_text()
+    for path in sorted(QUERIES_DIR.glob("*.sql")):
+        name = path.stem
+        used = re.search(rf'["\']{name}["\']|f"build_{{name}}"', sources)
+        assert used or name.startswith("build_"), f"{name}.sql is not used by crimeprev/"
+        function_names = {
+            "build_measure_monthly": "build_aggregates",
+            "build_crime_type_monthly": "build_aggregates",
+        }
+        assert name in sources or name in tests or function_names.get(name, "") in tests
+
+
+def test_every_query_says_what_a_row_means_and_binds_its_values():
+    for path in QUERIES_DIR.glob("*.sql"):
+        sql = path.read_text()
+        assert sql.startswith("-- one row"), f"{path.name} should start with '-- one row: ...'"
+        assert "{" not in sql.replace("::struct", ""), f"{path.name} looks formatted, not bound"
+        for parameter in query_parameters(sql):
+            assert re.search(rf"\b{parameter}\b", _python_sources()), (
+                f"${parameter} of {path.name} is never passed by crimeprev/"
+            )
