@@ -6,7 +6,6 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-
 from builders import (
     DISTRICTS,
     MISSING_MONTH,
@@ -19,6 +18,7 @@ from builders import (
     mental_health_count,
     rape_count,
 )
+
 from crimeprev import activity, delivery, insight
 from crimeprev.aggregate import aggregates_current, build_aggregates, open_database
 from crimeprev.db import QUERIES_DIR, QueryError, query_parameters, run_query

@@ -1,0 +1,61 @@
+"""Fixtures shared across test modules: the demo extract, the reference figures, the browser."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+from crimeprev.store import REPOSITORY_ROOT
+
+SHARED = REPOSITORY_ROOT.parent / "shared"
+REFERENCE = SHARED / "reference"
+RAW = SHARED / "data" / "raw"
+CHROMIUM = Path("/usr/bin/chromium")
+
+
+@pytest.fixture(scope="session")
+def demo_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A data folder holding the demo extract, written once per test session."""
+    from crimeprev.demo import generate_demo
+
+    from crimeprev.aggregate import build_aggregates
+
+    root = tmp_path_factory.mktemp("demo-data")
+    generate_demo(root)
+    build_aggregates(root)
+    return root
+
+
+@pytest.fixture(scope="session")
+def demo_db(demo_root: Path):
+    from crimeprev.aggregate import open_database
+
+    return open_database(demo_root)
+
+
+@pytest.fixture(scope="session")
+def reference_dir() -> Path:
+    """The published report's figures, which live outside this repository."""
+    if not (REFERENCE / "published-figures.csv").is_file():
+        pytest.skip(f"The reference figures are not here ({REFERENCE} is absent): skipped.")
+    return REFERENCE
+
+
+@pytest.fixture(scope="session")
+def chromium() -> Path:
+    """Debian's Chromium; under CI a missing browser fails the test instead of skipping it."""
+    if CHROMIUM.is_file() and os.access(CHROMIUM, os.X_OK):
+        return CHROMIUM
+    found = shutil.which("chromium")
+    if found:
+        return Path(found)
+    message = (
+        "Chromium is not installed (/usr/bin/chromium): the browser tests need Debian's "
+        "chromium package; `make test` installs it when run as root."
+    )
+    if os.environ.get("CI", "").lower() == "true":
+        pytest.fail(message + " Under CI a skipped browser test counts as a failure.")
+    pytest.skip(message)
