@@ -24,9 +24,17 @@ PAGES = {
     "overview": {},
     "strand": {"strand": "knife-crime"},
     "delivery": {},
-    "strand (Colchester, Mar 2021)": {"strand": "rape", "district": "colchester", "period": "2021-03"},
+    "strand (Colchester, Mar 2021)": {
+        "strand": "rape",
+        "district": "colchester",
+        "period": "2021-03",
+    },
 }
-PAGE_FILES = {"overview": "pages/overview.py", "strand": "pages/strand.py", "delivery": "pages/delivery.py"}
+PAGE_FILES = {
+    "overview": "pages/overview.py",
+    "strand": "pages/strand.py",
+    "delivery": "pages/delivery.py",
+}
 
 CHILD = r"""
 import json, sys, time
@@ -62,7 +70,9 @@ def main() -> None:
     started = time.perf_counter()
     subprocess.run(
         [sys.executable, "-m", "crimeprev.cli", "--data-dir", str(data), "demo"],
-        check=True, capture_output=True, cwd=ROOT,
+        check=True,
+        capture_output=True,
+        cwd=ROOT,
     )
     generation = time.perf_counter() - started
     env = os.environ | {"CRIMEPREV_DATA_DIR": str(data)}
@@ -74,11 +84,18 @@ def main() -> None:
         page_file = PAGE_FILES[label.split(" ")[0]]
         output = subprocess.run(
             [sys.executable, "-c", CHILD, page_file, json.dumps(params), str(args.repeat)],
-            check=True, capture_output=True, text=True, cwd=ROOT, env=env,
+            check=True,
+            capture_output=True,
+            text=True,
+            cwd=ROOT,
+            env=env,
         ).stdout
         timings = json.loads(output.strip().splitlines()[-1])
         cold, warm = timings[0], timings[1:]
-        results["pages"][label] = {"cold_seconds": round(cold, 3), "warm_seconds": [round(t, 3) for t in warm]}
+        results["pages"][label] = {
+            "cold_seconds": round(cold, 3),
+            "warm_seconds": [round(t, 3) for t in warm],
+        }
         print(f"{label:34} {cold:9.2f} {statistics.median(warm):16.3f} {max(warm):13.3f}")
     print("\n" + json.dumps(results, indent=2))
 

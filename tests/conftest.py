@@ -8,6 +8,9 @@ from pathlib import Path
 
 import pytest
 
+from crimeprev.aggregate import open_database
+from crimeprev.db import Database
+from crimeprev.demo import generate_demo
 from crimeprev.store import REPOSITORY_ROOT
 
 SHARED = REPOSITORY_ROOT.parent / "shared"
@@ -19,20 +22,13 @@ CHROMIUM = Path("/usr/bin/chromium")
 @pytest.fixture(scope="session")
 def demo_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A data folder holding the demo extract, written once per test session."""
-    from crimeprev.demo import generate_demo
-
-    from crimeprev.aggregate import build_aggregates
-
     root = tmp_path_factory.mktemp("demo-data")
     generate_demo(root)
-    build_aggregates(root)
     return root
 
 
 @pytest.fixture(scope="session")
-def demo_db(demo_root: Path):
-    from crimeprev.aggregate import open_database
-
+def demo_db(demo_root: Path) -> Database:
     return open_database(demo_root)
 
 
