@@ -5,6 +5,8 @@ PYTHON ?= python3
 UV := $(shell command -v uv 2>/dev/null || echo "$(PYTHON) -m uv")
 DATA_DIR ?= $(if $(CRIMEPREV_DATA_DIR),$(CRIMEPREV_DATA_DIR),data)
 PORT ?= 8501
+# Trust the machine's certificate store, so installs work behind a proxy with its own root.
+export UV_SYSTEM_CERTS ?= 1
 
 .PHONY: run test lint demo sync sync-dev uv browser bench
 
