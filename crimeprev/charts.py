@@ -1,0 +1,236 @@
+"""Chart builders: each takes a DataFrame from `crimeprev` and returns an Altair chart.
+
+Every chart uses one palette (Okabe-Ito, which readers with colour-blindness can tell apart) and
+one look (`styled`). Field names are the DataFrame's column names, so a chart's `.data` is the
+table of numbers behind it.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import TypeVar, cast
+
+import altair as alt
+import pandas as pd
+
+from crimeprev.delivery import STATUS_COLUMNS
+from crimeprev.periods import Window, month_label
+
+BLUE = "#0072B2"
+ORANGE = "#E69F00"
+GREEN = "#009E73"
+VERMILLION = "#D55E00"
+PINK = "#CC79A7"
+SKY = "#56B4E9"
+GREY = "#BBBBBB"
+GAP_FILL = "#F0F0F0"
+PALETTE = (BLUE, ORANGE, GREEN, VERMILLION, PINK, SKY, GREY)
+
+WINDOW_CURRENT = "current"
+WINDOW_YEAR_EARLIER = "year_earlier"
+WINDOW_EARLIER = "earlier"
+EARLIER_LABEL = "Earlier months"
+WINDOW_COLOURS = {WINDOW_CURRENT: BLUE, WINDOW_YEAR_EARLIER: ORANGE, WINDOW_EARLIER: GREY}
+
+STATUS_LABELS = {
+    "complete": "Complete",
+    "ongoing": "Ongoing",
+    "at_risk": "At risk",
+    "not_started": "Not started",
+}
+STATUS_COLOURS = {
+    "complete": GREEN,
+    "ongoing": BLUE,
+    "at_risk": VERMILLION,
+    "not_started": GREY,
+}
+
+HEIGHT = 300
+LABEL_AXIS = alt.Axis(labelLimit=320)
+LEGEND = alt.Legend(title=None, orient="top", labelLimit=400, symbolType="square")
+
+
+ChartT = TypeVar("ChartT", alt.Chart, alt.LayerChart)
+
+
+def styled(chart: ChartT) -> ChartT:
+    """The shared look: quiet axes, no frame, legend on top. (No font is set: the dashboard's
+    theme supplies its own, and naming another makes Vega measure legend labels wrongly.)"""
+    configured = (
+        chart.configure_view(stroke=None)
+        .configure_axis(
+            labelFontSize=12,
+            titleFontSize=12,
+            labelColor="#31333F",
+            titleColor="#31333F",
+            gridColor="#E6E6E6",
+            domainColor="#BBBBBB",
+            tickColor="#BBBBBB",
+        )
+        .configure_legend(
+            orient="top", title=None, labelFontSize=12, symbolType="square", labelLimit=320
+        )
+        .configure_title(anchor="start", fontSize=15, subtitleFontSize=12, subtitleColor="#555555")
+    )
+    return cast(ChartT, configured)
+
+
+def label_windows(series: pd.DataFrame, period: date, window_months: int = 12) -> pd.DataFrame:
+    """Mark each month of a monthly series as in the current window, the same months a year
+    earlier, or earlier still; with the label each window goes by in the chart's legend."""
+    current = Window.ending(period, window_months)
+    year_earlier = current.shifted(-window_months)
+    labels = {
+        WINDOW_CURRENT: current.label(),
+        WINDOW_YEAR_EARLIER: year_earlier.label(),
+        WINDOW_EARLIER: EARLIER_LABEL,
+    }
+    frame = series.copy()
+    months = [pd.Timestamp(m).date() for m in frame["month_start"]]
+    frame["window"] = [
+        WINDOW_CURRENT
+        if current.start <= m <= current.end
+        else WINDOW_YEAR_EARLIER
+        if year_earlier.start <= m <= year_earlier.end
+        else WINDOW_EARLIER
+        for m in months
+    ]
+    frame["window_label"] = frame["window"].map(labels)
+    frame["month_label"] = [month_label(m) for m in months]
+    return frame
+
+
+def _window_scale(frame: pd.DataFrame) -> alt.Scale:
+    order = (WINDOW_CURRENT, WINDOW_YEAR_EARLIER, WINDOW_EARLIER)
+    present = [w for w in order if w in set(frame["window"])]
+    label_of = dict(zip(frame["window"], frame["window_label"], strict=True))
+    return alt.Scale(
+        domain=[label_of[w] for w in present], range=[WINDOW_COLOURS[w] for w in present]
+    )
+
+
+def monthly_chart(
+    series: pd.DataFrame,
+    period: date,
+    window_months: int = 12,
+    title: str = "",
+    unit: str = "records",
+) -> alt.LayerChart:
+    """Bars of one measure's monthly counts: the current window in blue, the same months a year
+    earlier in orange, older months grey. A month the data does not cover is a shaded gap."""
+    frame = label_windows(series, period, window_months)
+    x = alt.X(
+        "yearmonth(month_start):T",
+        title=None,
+        axis=alt.Axis(format="%b %y", labelAngle=-45, tickCount={"interval": "month", "step": 3}),
+    )
+    missing = alt.Chart().transform_filter("!datum.is_covered")
+    gap_tooltip = [alt.Tooltip("month_label:N", title="Month"), alt.Tooltip("note:N", title="")]
+    gaps = (
+        missing.transform_calculate(note="'No data for this month'")
+        .mark_rect(color=GAP_FILL)
+        .encode(x=x, tooltip=gap_tooltip)
+    )
+    gap_labels = missing.mark_text(text="no data", angle=270, color="#666666", fontSize=11).encode(
+        x=alt.X("yearmonth(month_start):T", bandPosition=0.5), y=alt.value(HEIGHT / 2)
+    )
+    bars = (
+        alt.Chart()
+        .mark_bar(cornerRadiusTopLeft=2, cornerRadiusTopRight=2)
+        .encode(
+            x=x,
+            y=alt.Y("count_records:Q", title=unit.capitalize()),
+            color=alt.Color("window_label:N", scale=_window_scale(frame), sort=None, legend=LEGEND),
+            tooltip=[
+                alt.Tooltip("month_label:N", title="Month"),
+                alt.Tooltip("count_records:Q", title=unit.capitalize(), format=","),
+                alt.Tooltip("window_label:N", title="Window"),
+            ],
+        )
+    )
+    subtitle = f"Per month, {len(frame)} months to {month_label(period)}"
+    heading = alt.Title(title, subtitle=subtitle) if title else alt.Undefined
+    return styled(
+        alt.LayerChart(layer=[gaps, gap_labels, bars], data=frame, height=HEIGHT, title=heading)
+    )
+
+
+def district_chart(
+    breakdown: pd.DataFrame, title: str = "", unit: str = "records"
+) -> alt.LayerChart:
+    """Horizontal bars of each district's count in the current 12 months, with a tick at its
+    count in the 12 months before (the colours of `monthly_chart`'s two windows)."""
+    frame = breakdown.copy()
+    labels = [frame["current_label"].iloc[0], frame["previous_label"].iloc[0]] if len(frame) else []
+    colour_scale = alt.Scale(domain=labels, range=[BLUE, ORANGE])
+    order = list(frame.sort_values("current_count", ascending=False)["district_name"])
+    y = alt.Y("district_name:N", title=None, sort=order, axis=LABEL_AXIS)
+    tooltip = [
+        alt.Tooltip("district_name:N", title="District"),
+        alt.Tooltip("lpa:N", title="LPA"),
+        alt.Tooltip("current_count:Q", title="12 months to period", format=","),
+        alt.Tooltip("previous_count:Q", title="12 months before", format=","),
+        alt.Tooltip("diff:Q", title="Difference", format="+,"),
+        alt.Tooltip("pct_change:Q", title="% change", format="+.1f"),
+    ]
+    bars = (
+        alt.Chart()
+        .mark_bar(size=14, cornerRadiusTopRight=2, cornerRadiusBottomRight=2)
+        .encode(
+            y=y,
+            x=alt.X("current_count:Q", title=unit.capitalize()),
+            color=alt.Color("current_label:N", scale=colour_scale, legend=LEGEND),
+            tooltip=tooltip,
+        )
+    )
+    ticks = (
+        alt.Chart()
+        .mark_tick(thickness=3, size=22)
+        .encode(
+            y=y,
+            x="previous_count:Q",
+            color=alt.Color("previous_label:N", scale=colour_scale, legend=LEGEND),
+            tooltip=tooltip,
+        )
+    )
+    heading = alt.Title(title) if title else alt.Undefined
+    return styled(
+        alt.LayerChart(layer=[bars, ticks], data=frame, height=alt.Step(26), title=heading)
+    )
+
+
+def delivery_chart(status: pd.DataFrame) -> alt.Chart:
+    """Each strand's actions stacked by status (the total row left out)."""
+    statuses = [c for c in STATUS_COLUMNS if c != "total"]
+    frame = status.loc[status["strand_id"] != "total", ["strand_id", "strand_name", *statuses]]
+    long = frame.melt(
+        id_vars=["strand_id", "strand_name"],
+        value_vars=statuses,
+        var_name="status",
+        value_name="actions",
+    )
+    long["status_label"] = long["status"].map(STATUS_LABELS)
+    long["status_order"] = long["status"].map({c: i for i, c in enumerate(statuses)})
+    chart: alt.Chart = (
+        alt.Chart(long)
+        .mark_bar()
+        .encode(
+            y=alt.Y("strand_name:N", title=None, sort=list(frame["strand_name"]), axis=LABEL_AXIS),
+            x=alt.X("actions:Q", title="Actions", stack="zero"),
+            color=alt.Color(
+                "status_label:N",
+                scale=alt.Scale(
+                    domain=[STATUS_LABELS[c] for c in statuses],
+                    range=[STATUS_COLOURS[c] for c in statuses],
+                ),
+            ),
+            order=alt.Order("status_order:Q"),
+            tooltip=[
+                alt.Tooltip("strand_name:N", title="Strand"),
+                alt.Tooltip("status_label:N", title="Status"),
+                alt.Tooltip("actions:Q", title="Actions"),
+            ],
+        )
+        .properties(height=alt.Step(24))
+    )
+    return styled(chart)

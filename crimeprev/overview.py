@@ -1,0 +1,260 @@
+"""The tables the dashboard lays out, assembled from insight tables, monthly series, the
+delivery plan and activity results: every strand at a glance, a measure's two comparison tables
+as the report prints them, and the wording around them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from datetime import date
+from typing import Any
+from urllib.parse import quote, urlencode
+
+import pandas as pd
+
+from crimeprev.db import Database
+from crimeprev.delivery import DeliveryProgress, DeliveryUnavailable, quarter_for, status_table
+from crimeprev.filters import Filters
+from crimeprev.insight import insight_table, monthly_series
+from crimeprev.periods import Window, add_months, format_pct, month_long_label, parse_month
+
+TREND_MONTHS = 24
+CHART_MONTHS = 36
+ACTIVITY_ONLY = "Activity only"
+ACTIVITY_ONLY_NOTE = "This strand is reported through activity, not recorded-crime counts."
+COMPARISON_TITLES = {
+    "previous_year": "Against the year before",
+    "baseline": "Against the pre-Covid baseline",
+}
+BETTER_WHEN = {"down": "Lower", "up": "Higher"}
+UNIT_FORMATS = {"GBP": "£{value}", "count": "{value}"}
+
+
+@dataclass(frozen=True)
+class OverviewTable:
+    """One row per measure (one per strand that has none), with the column headings to use."""
+
+    rows: pd.DataFrame
+    current_label: str
+    previous_label: str
+    baseline_label: str
+    delivery_label: str | None
+    delivery_note: str | None
+
+
+@dataclass(frozen=True)
+class ComparisonTable:
+    """One of a measure's two insight tables, as text cells under the report's headings."""
+
+    comparison: str
+    title: str
+    table: pd.DataFrame
+    note: str | None
+
+
+def strand_url(strand_id: str, filters: Filters) -> str:
+    """A relative link to a strand's page that keeps the period and places chosen.
+
+    In the overview's `strand_link` the strand's name follows as the URL's fragment, which the
+    page ignores and the table shows as the link's text."""
+    params = replace(filters, strand_id=strand_id).query_params()
+    return "strand?" + urlencode(params, safe=",")
+
+
+def _change_text(row: Any) -> str:
+    if not row["complete"]:
+        return "incomplete"
+    if pd.isna(row["pct_change"]):
+        return "n/a"
+    return format_pct(float(row["pct_change"]))
+
+
+def _count(value: Any) -> int | None:
+    return None if value is None or pd.isna(value) else int(value)
+
+
+def _trend(series: pd.DataFrame, measure_id: str) -> list[int | None]:
+    counts = series.loc[series["measure_id"] == measure_id, "count_records"]
+    return [_count(value) for value in counts]
+
+
+def _delivery(db: Database, period: date) -> tuple[pd.DataFrame | None, str | None, str | None]:
+    try:
+        label = quarter_for(db, period).label
+        return status_table(db, period).set_index("strand_id"), label, None
+    except DeliveryUnavailable as error:
+        return None, None, str(error)
+
+
+def overview_table(db: Database, filters: Filters) -> OverviewTable:
+    """Every strand and measure: the current 12-month count, % change against the year before
+    and the baseline, the last 24 months, and the strand's delivery progress."""
+    config = db.config
+    codes = filters.district_codes(config)
+    insight = insight_table(db, filters.period, district_codes=codes)
+    series = monthly_series(db, filters.period, TREND_MONTHS, district_codes=codes)
+    delivery, delivery_label, delivery_note = _delivery(db, filters.period)
+    rows: list[dict[str, Any]] = []
+    for strand in config.strands:
+        strand_part: dict[str, Any] = {
+            "strand_group": strand.group,
+            "strand_id": strand.id,
+            "strand_name": strand.name,
+            "strand_link": f"{strand_url(strand.id, filters)}#{quote(strand.name)}",
+        }
+        if delivery is not None and strand.id in delivery.index:
+            done = delivery.loc[strand.id]
+            strand_part |= {
+                "actions_complete": int(done["complete"]),
+                "actions_total": int(done["total"]),
+                "pct_complete": done["pct_complete"],
+                "delivery_text": f"{int(done['complete'])} of {int(done['total'])}",
+            }
+        if not strand.measures:
+            rows.append(strand_part | {"measure_name": ACTIVITY_ONLY, "note": ACTIVITY_ONLY_NOTE})
+        for measure in strand.measures:
+            mine = insight[insight["measure"] == measure.id].set_index("comparison")
+            previous = mine.loc["previous_year"]
+            baseline = mine.loc["baseline"]
+            notes = [
+                f"{COMPARISON_TITLES[name]}: {row['note']}"
+                for name, row in (("previous_year", previous), ("baseline", baseline))
+                if isinstance(row["note"], str)
+            ]
+            rows.append(
+                strand_part
+                | {
+                    "measure_id": measure.id,
+                    "measure_name": measure.name,
+                    "unit": measure.unit,
+                    "better_when": BETTER_WHEN[measure.improvement],
+                    "current_count": _count(previous["current_count"]),
+                    "pct_change_previous_year": previous["pct_change"],
+                    "pct_change_baseline": baseline["pct_change"],
+                    "change_previous_year": _change_text(previous),
+                    "change_baseline": _change_text(baseline),
+                    "trend": _trend(series, measure.id),
+                    "note": "; ".join(notes) or None,
+                }
+            )
+    frame = pd.DataFrame(rows, columns=list(OVERVIEW_COLUMNS)).astype(
+        {"current_count": "Int64", "actions_complete": "Int64", "actions_total": "Int64"}
+    )
+    current = Window.ending(filters.period, config.window_months)
+    return OverviewTable(
+        rows=frame,
+        current_label=current.label(),
+        previous_label=current.shifted(-config.window_months).label(),
+        baseline_label=Window.ending(config.baseline_end, config.window_months).label(),
+        delivery_label=delivery_label,
+        delivery_note=delivery_note,
+    )
+
+
+OVERVIEW_COLUMNS = (
+    "strand_group",
+    "strand_id",
+    "strand_name",
+    "strand_link",
+    "measure_id",
+    "measure_name",
+    "unit",
+    "better_when",
+    "current_count",
+    "pct_change_previous_year",
+    "pct_change_baseline",
+    "change_previous_year",
+    "change_baseline",
+    "trend",
+    "actions_complete",
+    "actions_total",
+    "pct_complete",
+    "delivery_text",
+    "note",
+)
+
+
+def _capitalised(text: str) -> str:
+    return text[:1].upper() + text[1:]
+
+
+def _count_text(value: Any) -> str:
+    return "incomplete" if value is None or pd.isna(value) else str(int(value))
+
+
+def comparison_tables(insight: pd.DataFrame, measure_id: str) -> list[ComparisonTable]:
+    """A measure's insight rows as the report's small tables: comparator window, current
+    window, Diff., % Diff.; a window the data does not cover reads `incomplete`."""
+    tables = []
+    for row in insight[insight["measure"] == measure_id].to_dict("records"):
+        diff = "" if row["diff"] is None or pd.isna(row["diff"]) else str(int(row["diff"]))
+        pct = None if pd.isna(row["pct_change"]) else float(row["pct_change"])
+        table = pd.DataFrame(
+            [
+                {
+                    row["comparator_label"]: _count_text(row["comparator_count"]),
+                    row["current_label"]: _count_text(row["current_count"]),
+                    "Diff.": diff,
+                    "% Diff.": format_pct(pct),
+                }
+            ]
+        )
+        note = row["note"] if isinstance(row["note"], str) else None
+        tables.append(
+            ComparisonTable(
+                comparison=row["comparison"],
+                title=COMPARISON_TITLES.get(row["comparison"], row["comparison"]),
+                table=table,
+                note=_capitalised(note) if note else None,
+            )
+        )
+    return tables
+
+
+def format_activity_value(value: float, unit: str) -> str:
+    """An operational result as a person writes it: `£328,000`, `529`, `18,833 g`."""
+    number = f"{value:,.0f}" if float(value).is_integer() else f"{value:,.1f}"
+    template = UNIT_FORMATS.get(unit, "{value} " + unit)
+    return template.format(value=number)
+
+
+def activity_table(metrics: pd.DataFrame) -> pd.DataFrame:
+    """Activity metrics with each value written out with its unit (`value_text`)."""
+    frame = metrics.copy()
+    frame["metric"] = [_capitalised(m) for m in frame["metric"]]
+    frame["value_text"] = [
+        format_activity_value(v, u) for v, u in zip(frame["value"], frame["unit"], strict=True)
+    ]
+    return frame
+
+
+@dataclass(frozen=True)
+class DeliverySummary:
+    """A strand's delivery achieved and scheduled, as headings and one line per action."""
+
+    achieved_heading: str
+    achieved: list[str]
+    scheduled_heading: str
+    scheduled: list[str]
+
+
+def _month_text(value: Any) -> str:
+    return month_long_label(parse_month(value)) if isinstance(value, str) and value else ""
+
+
+def delivery_summary(progress: DeliveryProgress, period: date) -> DeliverySummary:
+    """Headings naming the months of delivery achieved and scheduled, and a line per action."""
+    return DeliverySummary(
+        achieved_heading=f"Delivery achieved, {month_long_label(progress.achieved_from)} to "
+        f"{month_long_label(period)}",
+        achieved=[
+            f"{row['title']} (completed {_month_text(row['completed_month'])})"
+            for row in progress.achieved.to_dict("records")
+        ],
+        scheduled_heading=f"Delivery scheduled, {month_long_label(add_months(period, 1))} to "
+        f"{month_long_label(progress.scheduled_to)}",
+        scheduled=[
+            f"{row['title']} (due {_month_text(row['target_month'])}, {row['status']})"
+            for row in progress.scheduled.to_dict("records")
+        ],
+    )

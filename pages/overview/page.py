@@ -1,0 +1,66 @@
+"""Every strand at a glance: its measures' counts and changes, and its delivery progress."""
+
+import streamlit as st
+
+import ui
+from crimeprev.overview import overview_table
+
+view = ui.current_view()
+ui.page_header("Crime Prevention Strategy", view)
+table = ui.fetch(overview_table, view.filters)
+
+if table.delivery_note:
+    st.info(table.delivery_note, icon=":material/info:")
+
+st.dataframe(
+    table.rows,
+    hide_index=True,
+    height="content",
+    placeholder="–",
+    column_order=[
+        "strand_link",
+        "measure_name",
+        "current_count",
+        "change_previous_year",
+        "change_baseline",
+        "trend",
+        "pct_complete",
+        "delivery_text",
+        "better_when",
+        "note",
+    ],
+    column_config={
+        "strand_link": st.column_config.LinkColumn(
+            "Strand", display_text=r"#(.+)$", help="Opens the strand's page in a new tab"
+        ),
+        "measure_name": st.column_config.TextColumn("Measure"),
+        "current_count": st.column_config.NumberColumn(
+            "12-month count", format="localized", width=105, help=table.current_label
+        ),
+        "change_previous_year": st.column_config.TextColumn(
+            "vs year before",
+            alignment="right",
+            width=105,
+            help=f"% change against the {table.previous_label}",
+        ),
+        "change_baseline": st.column_config.TextColumn(
+            "vs baseline",
+            alignment="right",
+            width=95,
+            help=f"% change against the {table.baseline_label}, the pre-Covid year",
+        ),
+        "trend": st.column_config.LineChartColumn("Last 24 months", y_min=0, width=140),
+        "better_when": st.column_config.TextColumn(
+            "Better when", width=95, help="The direction in which a change is good news"
+        ),
+        "pct_complete": st.column_config.ProgressColumn(
+            f"Delivery, {table.delivery_label}" if table.delivery_label else "Delivery",
+            format="%.0f%%",
+            min_value=0,
+            max_value=100,
+        ),
+        "delivery_text": st.column_config.TextColumn("Complete", width=80),
+        "note": st.column_config.TextColumn("Note", width="large"),
+    },
+)
+ui.download(table.rows.drop(columns=["strand_link"]), ui.csv_name(view, "overview"))
