@@ -1,7 +1,6 @@
 """The dashboard's entry point: page setup, navigation, and the filters every page shares.
 
-Each page is `pages/<name>/page.py`, one folder down: Streamlit serves any `pages/*.py` on its
-own, without this frame, until a session has run this script (and in every `AppTest` run).
+A page served without this script first (see `ui.current_view`) runs it before anything else.
 """
 
 import streamlit as st
@@ -10,15 +9,15 @@ import ui
 
 PAGES = [
     st.Page(
-        "pages/overview/page.py",
+        "pages/overview.py",
         title="Overview",
         icon=":material/dashboard:",
         url_path="overview",
         default=True,
     ),
-    st.Page("pages/strand/page.py", title="Strands", icon=":material/insights:", url_path="strand"),
+    st.Page("pages/strand.py", title="Strands", icon=":material/insights:", url_path="strand"),
     st.Page(
-        "pages/delivery/page.py",
+        "pages/delivery.py",
         title="Delivery plan",
         icon=":material/checklist:",
         url_path="delivery",

@@ -6,6 +6,7 @@ come with their numbers and a CSV download.
 from __future__ import annotations
 
 import importlib
+import runpy
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import date
@@ -25,6 +26,9 @@ from crimeprev.periods import Window, format_month, month_label, month_long_labe
 from crimeprev.store import data_dir, has_records
 
 T = TypeVar("T")
+
+APP_SCRIPT = Path(__file__).with_name("app.py")
+FRAMED_KEY = "framed"
 
 URL_PARAMS = ("period", "district", "lpa", "strand")
 SIDE_FILES = (
@@ -114,12 +118,20 @@ def _fetch_from(
 def fetch(function: Callable[..., T], *args: Any, **kwargs: Any) -> T:
     """Call a `crimeprev` function that takes the database first, cached per data version
     and arguments: `fetch(insight.insight_table, period, strand_id="rape")`."""
-    view = current_view()
+    view: View = st.session_state[VIEW_KEY]
     return _fetch_from(view.root, view.version, function, *args, **kwargs)
 
 
 def current_view() -> View:
-    """The view `frame` set up for this run."""
+    """The view `frame` set up for this run; every page asks for it first.
+
+    Until some session has run `app.py`, Streamlit serves a `pages/*.py` file on its own (and
+    does so in every `AppTest` run). Such a run runs the app instead, which frames and renders
+    this same page, and stops there.
+    """
+    if not st.session_state.pop(FRAMED_KEY, False):
+        runpy.run_path(str(APP_SCRIPT), run_name="__main__")
+        st.stop()
     view: View = st.session_state[VIEW_KEY]
     return view
 
@@ -247,6 +259,7 @@ def frame(with_strand: bool) -> View:
     _sidebar(config, covered, filters)
     view = replace(placeholder, filters=filters)
     st.session_state[VIEW_KEY] = view
+    st.session_state[FRAMED_KEY] = True
     return view
 
 

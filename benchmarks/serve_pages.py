@@ -31,9 +31,9 @@ PAGES = {
     },
 }
 PAGE_FILES = {
-    "overview": "pages/overview/page.py",
-    "strand": "pages/strand/page.py",
-    "delivery": "pages/delivery/page.py",
+    "overview": "pages/overview.py",
+    "strand": "pages/strand.py",
+    "delivery": "pages/delivery.py",
 }
 
 CHILD = r"""
@@ -46,7 +46,7 @@ for key, value in params.items():
     at.query_params[key] = value
 started = time.perf_counter()
 at.run()
-if page_file != "pages/overview/page.py":
+if page_file != "pages/overview.py":
     at.switch_page(page_file)
     for key, value in params.items():
         at.query_params[key] = value

@@ -22,9 +22,9 @@ from crimeprev.store import DATA_DIR_VARIABLE, REPOSITORY_ROOT
 SEP_22 = date(2022, 9, 1)
 APP = str(REPOSITORY_ROOT / "app.py")
 PAGE_FILES = {
-    "overview": "pages/overview/page.py",
-    "strand": "pages/strand/page.py",
-    "delivery": "pages/delivery/page.py",
+    "overview": "pages/overview.py",
+    "strand": "pages/strand.py",
+    "delivery": "pages/delivery.py",
 }
 
 OpenPage = Callable[..., AppTest]
