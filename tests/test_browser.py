@@ -1,0 +1,198 @@
+"""The dashboard in real Chromium, served by `streamlit run`: what only a browser shows."""
+
+from __future__ import annotations
+
+import os
+import re
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from datetime import date
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Browser, Page, expect, sync_playwright
+
+from crimeprev import insight
+from crimeprev.store import REPOSITORY_ROOT
+
+pytestmark = pytest.mark.browser
+
+CHROMIUM_FLAGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+RENDER_TIMEOUT_MS = 30_000
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.fixture(scope="module")
+def server(demo_root: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    port = _free_port()
+    log = (tmp_path_factory.mktemp("server") / "streamlit.log").open("w")
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "streamlit",
+            "run",
+            "app.py",
+            "--server.headless",
+            "true",
+            "--server.port",
+            str(port),
+            "--server.address",
+            "127.0.0.1",
+        ],
+        cwd=REPOSITORY_ROOT,
+        env=os.environ | {"CRIMEPREV_DATA_DIR": str(demo_root)},
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            with urllib.request.urlopen(f"{base}/_stcore/health", timeout=2) as response:
+                if response.status == 200:
+                    break
+        except OSError:
+            pass
+        if process.poll() is not None or time.monotonic() > deadline:
+            process.kill()
+            pytest.fail(f"streamlit run did not start; see {log.name}")
+        time.sleep(0.3)
+    yield base
+    process.terminate()
+    process.wait(timeout=20)
+    log.close()
+
+
+@pytest.fixture(scope="module")
+def browser(chromium: Path) -> Iterator[Browser]:
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(executable_path=str(chromium), args=CHROMIUM_FLAGS)
+        yield launched
+        launched.close()
+
+
+@pytest.fixture
+def page(browser: Browser) -> Iterator[Page]:
+    context = browser.new_context(viewport={"width": 1400, "height": 1000})
+    opened = context.new_page()
+    opened.set_default_timeout(RENDER_TIMEOUT_MS)
+    yield opened
+    context.close()
+
+
+def _main(page: Page):
+    return page.get_by_test_id("stMain")
+
+
+def _baseline_current_cell(page: Page, count: int):
+    return _main(page).get_by_role("cell", name=str(count), exact=True)
+
+
+def _expect_no_error(page: Page) -> None:
+    expect(page.get_by_test_id("stException")).to_have_count(0)
+
+
+@pytest.mark.parametrize(
+    ("path", "heading"),
+    [
+        ("/", "Crime Prevention Strategy"),
+        ("/overview", "Crime Prevention Strategy"),
+        ("/strand?strand=knife-crime", "Knife crime"),
+        ("/strand?strand=county-lines", "County lines and exploitation"),
+        ("/delivery", "Delivery plan"),
+    ],
+)
+def test_every_page_opens_with_its_data(server: str, page: Page, path: str, heading: str):
+    page.goto(server + path)
+    expect(_main(page).get_by_role("heading", name=heading, exact=True)).to_be_visible()
+    expect(page.get_by_test_id("stSidebar").get_by_text("Data to September 2022")).to_be_visible()
+    _expect_no_error(page)
+
+
+def test_the_monthly_chart_is_drawn(server: str, page: Page):
+    page.goto(server + "/strand?strand=rape&period=2022-09")
+    chart = _main(page).locator(".vega-embed canvas, .vega-embed svg").first
+    expect(chart).to_be_visible()
+    box = chart.bounding_box()
+    assert box is not None and box["width"] > 300 and box["height"] > 100
+
+
+def test_changing_the_district_changes_the_figures_and_a_copied_url_reproduces_the_view(
+    server: str, page: Page, browser: Browser, demo_db
+):
+    period = date(2022, 9, 1)
+    force_wide = insight.insight_table(demo_db, period, strand_id="knife-crime")
+    colchester = insight.insight_table(
+        demo_db, period, strand_id="knife-crime", district_codes=["E07000071"]
+    )
+    force_count = int(force_wide["current_count"].iloc[0])
+    colchester_count = int(colchester["current_count"].iloc[0])
+    assert force_count == 3187 and colchester_count != force_count
+
+    page.goto(server + "/strand?strand=knife-crime&period=2022-09")
+    expect(_baseline_current_cell(page, force_count).first).to_be_visible()
+
+    districts = (
+        page.get_by_test_id("stSidebar")
+        .get_by_test_id("stMultiSelect")
+        .filter(has_text="Districts")
+    )
+    districts.locator("input").click()
+    page.keyboard.type("Colchester")
+    page.keyboard.press("Enter")
+    page.keyboard.press("Escape")
+
+    expect(page).to_have_url(re.compile(r"district=colchester"))
+    expect(_baseline_current_cell(page, colchester_count).first).to_be_visible()
+    expect(_baseline_current_cell(page, force_count)).to_have_count(0)
+    _expect_no_error(page)
+
+    copied = page.url
+    colleague = browser.new_context(viewport={"width": 1400, "height": 1000}).new_page()
+    colleague.set_default_timeout(RENDER_TIMEOUT_MS)
+    colleague.goto(copied)
+    expect(_main(colleague).get_by_role("heading", name="Knife crime", exact=True)).to_be_visible()
+    expect(_baseline_current_cell(colleague, colchester_count).first).to_be_visible()
+    expect(_baseline_current_cell(colleague, force_count)).to_have_count(0)
+    expect(colleague.get_by_test_id("stSidebar").get_by_text("Colchester")).to_be_visible()
+    colleague.context.close()
+
+
+def test_moving_between_pages_keeps_the_filters(server: str, page: Page):
+    page.goto(server + "/strand?strand=rape&period=2021-03&district=tendring")
+    expect(_main(page).get_by_role("heading", name="Rape", exact=True)).to_be_visible()
+    page.get_by_test_id("stSidebarNav").get_by_text("Delivery plan").click()
+    expect(_main(page).get_by_role("heading", name="Delivery plan", exact=True)).to_be_visible()
+    expect(page).to_have_url(re.compile(r"period=2021-03"))
+    expect(page).to_have_url(re.compile(r"district=tendring"))
+    page.get_by_test_id("stSidebarNav").get_by_text("Overview").click()
+    expect(page).to_have_url(
+        re.compile(r"period=2021-03.*district=tendring|district=tendring.*period=2021-03")
+    )
+    expect(page.get_by_test_id("stSidebar").get_by_text("Tendring")).to_be_visible()
+
+
+def test_a_bad_link_explains_itself_and_falls_back(server: str, page: Page):
+    page.goto(server + "/strand?strand=knife-crime&period=2022-13&district=atlantis")
+    expect(_main(page).get_by_text("Unknown district 'atlantis'")).to_be_visible()
+    expect(_main(page).get_by_text("01 to 12")).to_be_visible()
+    expect(_main(page).get_by_role("heading", name="Knife crime", exact=True)).to_be_visible()
+    _expect_no_error(page)
