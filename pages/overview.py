@@ -31,35 +31,37 @@ st.dataframe(
     ],
     column_config={
         "strand_link": st.column_config.LinkColumn(
-            "Strand", display_text=r"#(.+)$", help="Opens the strand's page in a new tab"
+            "Strand", display_text=r"#(.+)$", width=190, help="Opens the strand's page in a new tab"
         ),
-        "measure_name": st.column_config.TextColumn("Measure"),
+        "measure_name": st.column_config.TextColumn("Measure", width=180),
         "current_count": st.column_config.NumberColumn(
-            "12-month count", format="localized", width=105, help=table.current_label
+            "12 months", format="localized", width=90, help=table.current_label
         ),
         "change_previous_year": st.column_config.TextColumn(
             "vs year before",
             alignment="right",
-            width=105,
+            width=90,
             help=f"% change against the {table.previous_label}",
         ),
         "change_baseline": st.column_config.TextColumn(
             "vs baseline",
             alignment="right",
-            width=95,
+            width=85,
             help=f"% change against the {table.baseline_label}, the pre-Covid year",
         ),
-        "trend": st.column_config.LineChartColumn("Last 24 months", y_min=0, width=140),
+        "trend": st.column_config.LineChartColumn("Last 24 months", y_min=0, width=110),
         "better_when": st.column_config.TextColumn(
             "Better when", width=95, help="The direction in which a change is good news"
         ),
         "pct_complete": st.column_config.ProgressColumn(
-            f"Delivery, {table.delivery_label}" if table.delivery_label else "Delivery",
+            "Delivery",
+            help=f"Actions complete at the end of {table.delivery_label or 'the quarter'}",
             format="%.0f%%",
             min_value=0,
             max_value=100,
+            width=110,
         ),
-        "delivery_text": st.column_config.TextColumn("Complete", width=80),
+        "delivery_text": st.column_config.TextColumn("Complete", width=70),
         "note": st.column_config.TextColumn("Note", width="large"),
     },
 )
