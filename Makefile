@@ -16,7 +16,7 @@ uv:
 		$(PYTHON) -m pip install --quiet --user --break-system-packages uv
 
 sync: uv
-	$(UV) sync --locked --no-dev
+	$(UV) sync --locked --no-dev --inexact
 
 sync-dev: uv
 	$(UV) sync --locked
