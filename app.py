@@ -6,6 +6,7 @@ A page served without this script first (see `ui.current_view`) runs it before a
 import streamlit as st
 
 import ui
+from crimeprev.db import DataUnreadable
 
 PAGES = [
     st.Page(
@@ -32,4 +33,7 @@ st.set_page_config(
 )
 st.sidebar.markdown("**Crime Prevention Strategy 2021–25**")
 ui.frame(with_strand=page.url_path == "strand")
-page.run()
+try:
+    page.run()
+except DataUnreadable as error:
+    st.error(str(error), icon=":material/error:")

@@ -19,7 +19,7 @@ import streamlit as st
 
 from crimeprev.aggregate import open_database, records_signature
 from crimeprev.config import Config, ConfigError, config_for, load_config
-from crimeprev.db import Database
+from crimeprev.db import Database, DataUnreadable
 from crimeprev.filters import Filters, resolve_filters
 from crimeprev.insight import covered_months
 from crimeprev.periods import Window, format_month, month_label, month_long_label, months_between
@@ -249,10 +249,13 @@ def frame(with_strand: bool) -> View:
     try:
         version = data_version(root)
         _database(str(root), version)
+        covered = _fetch_from(str(root), version, covered_months)
     except ConfigError as error:
         st.error(f"The configuration cannot be used: {error}", icon=":material/error:")
         st.stop()
-    covered = _fetch_from(str(root), version, covered_months)
+    except DataUnreadable as error:
+        st.error(str(error), icon=":material/error:")
+        st.stop()
     placeholder = View(str(root), version, Filters(covered[-1]), covered[-1])
     config = placeholder.config
     filters = _read_filters(config, covered, with_strand)

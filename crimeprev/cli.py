@@ -14,7 +14,7 @@ import pandas as pd
 from crimeprev import delivery, insight
 from crimeprev.aggregate import open_database
 from crimeprev.config import ConfigError
-from crimeprev.db import Database
+from crimeprev.db import Database, DataUnreadable
 from crimeprev.filters import find_district
 from crimeprev.periods import PeriodError, format_pct, parse_month
 from crimeprev.store import data_dir, has_records
@@ -106,7 +106,12 @@ def command_demo(args: argparse.Namespace) -> None:
 
     root = _data_root(args)
     summary = generate_demo(root, seed=args.seed)
-    print(f"Demo data written to {root}: {summary}")
+    print(
+        f"Wrote the demo extract to {root}: {summary.records_written:,} records "
+        f"({summary.crimes_written:,} crimes, {summary.incidents_written:,} incidents, "
+        f"{summary.asb_written:,} anti-social behaviour) over {summary.months_written} months, "
+        f"and {summary.actions_written} delivery actions, in {summary.seconds_taken:.1f} s."
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -146,7 +151,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         args.handler(args)
-    except (UsageError, PeriodError, ConfigError, delivery.DeliveryUnavailable) as error:
+    except (
+        UsageError,
+        PeriodError,
+        ConfigError,
+        DataUnreadable,
+        delivery.DeliveryUnavailable,
+    ) as error:
         print(f"crimeprev: {error}", file=sys.stderr)
         return 2
     return 0

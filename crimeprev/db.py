@@ -71,6 +71,10 @@ class QueryError(RuntimeError):
     """A query was called wrongly: a missing or unexpected parameter, or no such file."""
 
 
+class DataUnreadable(RuntimeError):
+    """A file in the data folder cannot be read (damaged, or not what its name says)."""
+
+
 @cache
 def query_text(name: str) -> str:
     """The SQL of `queries/<name>.sql`."""
@@ -115,6 +119,11 @@ def _run(
     cursor = connection.cursor()
     try:
         return fetch(cursor.sql(sql, params=given))
+    except (duckdb.IOException, duckdb.InvalidInputException) as error:
+        raise DataUnreadable(
+            f"A data file cannot be read ({error}). Rewrite the data (`crimeprev demo`, or "
+            "import the extract again) and reload."
+        ) from error
     finally:
         cursor.close()
 

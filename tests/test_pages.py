@@ -4,6 +4,7 @@ give a warning and fall back instead of a traceback."""
 
 from __future__ import annotations
 
+import shutil
 from collections.abc import Callable
 from datetime import date
 from pathlib import Path
@@ -295,3 +296,25 @@ def test_strand_url_keeps_period_and_places() -> None:
 )
 def test_activity_values_are_written_with_their_units(value: float, unit: str, text: str) -> None:
     assert format_activity_value(value, unit) == text
+
+
+def test_a_damaged_data_file_shows_a_sentence_not_a_traceback(
+    demo_root: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    damaged = tmp_path / "damaged"
+    shutil.copytree(demo_root, damaged)
+    part = damaged / "records" / "month=2022-09" / "part-0.parquet"
+    part.write_bytes(part.read_bytes()[:500])
+    monkeypatch.setenv(DATA_DIR_VARIABLE, str(damaged))
+    at = AppTest.from_file(APP, default_timeout=120).run()
+    _no_exception(at)
+    assert any("A data file cannot be read" in error.value for error in at.error)
+
+
+def test_an_empty_data_folder_says_how_to_create_the_demo(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv(DATA_DIR_VARIABLE, str(tmp_path))
+    at = AppTest.from_file(APP, default_timeout=120).run()
+    _no_exception(at)
+    assert any("crimeprev demo" in info.value for info in at.info)

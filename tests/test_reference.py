@@ -11,8 +11,6 @@ import sys
 from datetime import date
 from pathlib import Path
 
-import pytest
-
 from crimeprev import activity, delivery, insight
 
 SEP_22 = date(2022, 9, 1)
@@ -127,28 +125,3 @@ def test_the_command_line_agrees_with_the_report(demo_root, reference_dir):
         assert statuses[printed["strand"]]["complete"] == int(printed["complete"])
         assert statuses[printed["strand"]]["ongoing"] == int(printed["ongoing"])
     assert statuses["total"]["total"] == 583
-
-
-@pytest.mark.parametrize(
-    ("args", "message"),
-    [
-        (["insight", "--period", "2022-13"], "01 to 12"),
-        (["insight", "--period", "2030-01"], "no data for 2030-01"),
-        (
-            ["insight", "--period", "2022-09", "--district", "Atlantis"],
-            "Unknown district 'Atlantis'",
-        ),
-        (["insight", "--period", "2022-09", "--strand", "nope"], "Unknown strand 'nope'"),
-        (["delivery", "--period", "2021-03"], "there is none for March 2021"),
-    ],
-)
-def test_the_command_line_explains_bad_input(demo_root, args, message):
-    result = subprocess.run(
-        [sys.executable, "-m", "crimeprev.cli", *args],
-        capture_output=True,
-        text=True,
-        env=os.environ | {"CRIMEPREV_DATA_DIR": str(demo_root)},
-    )
-    assert result.returncode == 2
-    assert message in result.stderr
-    assert "Traceback" not in result.stderr
