@@ -20,7 +20,7 @@ import streamlit as st
 from crimeprev.aggregate import open_database, records_signature
 from crimeprev.config import Config, ConfigError, config_for, load_config
 from crimeprev.db import Database, DataUnreadable
-from crimeprev.filters import Filters, resolve_filters
+from crimeprev.filters import Filters, resolve_filters, split_values
 from crimeprev.insight import covered_months
 from crimeprev.periods import Window, format_month, month_label, month_long_label, months_between
 from crimeprev.store import data_dir, has_records
@@ -159,6 +159,8 @@ def _write_url(filters: Filters, with_strand: bool) -> None:
     if not with_strand and "strand" in saved:
         remembered["strand"] = saved["strand"]
     st.session_state[SAVED_PARAMS_KEY] = remembered
+    page_owned = {name: st.query_params[name] for name in st.query_params if name not in URL_PARAMS}
+    wanted |= page_owned
     if st.query_params.to_dict() != wanted:
         st.query_params.from_dict(wanted)
 
@@ -282,6 +284,44 @@ def strand_picker(view: View) -> str:
         key=STRAND_KEY,
         on_change=on_change,
         label_visibility="collapsed",
+    )
+    return chosen
+
+
+def url_multiselect(
+    label: str,
+    param: str,
+    options: dict[str, str],
+    container: Any = st,
+) -> list[str]:
+    """A page's own multiselect whose choice lives in the URL as `param=a,b`, so a copied
+    link reproduces it. `options` maps the URL value to the label shown. Unknown values in the
+    URL are left out with a warning."""
+    given = split_values(st.query_params.get_all(param))
+    unknown = [value for value in given if value not in options]
+    if unknown:
+        st.warning(
+            f"Unknown {label.lower()} {', '.join(repr(v) for v in unknown)} in the link, left "
+            f"out. Known: {', '.join(options)}.",
+            icon=":material/warning:",
+        )
+    key = f"url_{param}"
+    st.session_state[key] = [value for value in given if value in options]
+
+    def on_change() -> None:
+        chosen = st.session_state[key]
+        if chosen:
+            st.query_params[param] = ",".join(chosen)
+        elif param in st.query_params:
+            del st.query_params[param]
+
+    chosen: list[str] = container.multiselect(
+        label,
+        list(options),
+        format_func=options.__getitem__,
+        placeholder="All",
+        key=key,
+        on_change=on_change,
     )
     return chosen
 

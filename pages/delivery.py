@@ -17,6 +17,8 @@ except delivery.DeliveryUnavailable as error:
     st.stop()
 
 st.markdown(f"Status of every action at the end of **{quarter.label}**.")
+if view.district_codes is not None:
+    st.caption("The delivery plan is kept for the whole force: the place filters do not change it.")
 status = ui.fetch(delivery.status_table, period)
 table_tab, chart_tab = st.tabs(["Table", "Chart"])
 with table_tab:
@@ -37,17 +39,15 @@ with chart_tab:
     ui.chart_with_data(delivery_chart(status), ui.csv_name(view, "delivery-status-by-strand"))
 
 st.subheader("Actions", divider="gray")
-strand_names = {s.id: s.name for s in config.strands}
 strand_column, status_column = st.columns(2)
-chosen_strands = strand_column.multiselect(
-    "Strands",
-    list(strand_names),
-    format_func=strand_names.__getitem__,
-    placeholder="All",
-    key="delivery_strands",
+chosen_strands = ui.url_multiselect(
+    "Strands", "strands", {s.id: s.name for s in config.strands}, strand_column
 )
-chosen_statuses = status_column.multiselect(
-    "Statuses", list(config.taxonomy.delivery_statuses), placeholder="All", key="delivery_statuses"
+chosen_statuses = ui.url_multiselect(
+    "Statuses",
+    "status",
+    {status: status.capitalize() for status in config.taxonomy.delivery_statuses},
+    status_column,
 )
 actions = ui.fetch(delivery.actions_at, period, strand_ids=chosen_strands, statuses=chosen_statuses)
 ui.data_table(

@@ -230,11 +230,27 @@ def test_delivery_page_total_row_is_the_sum_of_its_strands(
 
 def test_delivery_page_filters_the_actions(open_page: OpenPage, demo_db: Database) -> None:
     at = open_page("delivery")
-    at.multiselect(key="delivery_strands").set_value(["rape"])
-    at.multiselect(key="delivery_statuses").set_value(["ongoing"])
+    at.multiselect(key="url_strands").set_value(["rape"])
+    at.multiselect(key="url_status").set_value(["ongoing"])
     at.run()
     _no_exception(at)
     expected = delivery.actions_at(demo_db, SEP_22, strand_ids=["rape"], statuses=["ongoing"])
+    assert at.dataframe[-1].value["action_id"].tolist() == expected["action_id"].tolist()
+    assert at.query_params["strands"] == "rape" and at.query_params["status"] == "ongoing"
+    assert at.query_params["period"] == "2022-09"
+
+
+def test_delivery_filters_come_from_a_shared_link(open_page: OpenPage, demo_db: Database) -> None:
+    at = open_page("delivery", strands="rape,hate-crime", status="ongoing,at risk,done")
+    _no_exception(at)
+    assert [w.value for w in at.warning] == [
+        "Unknown statuses 'done' in the link, left out. Known: complete, ongoing, at risk, "
+        "not started."
+    ]
+    assert at.multiselect(key="url_strands").value == ["rape", "hate-crime"]
+    expected = delivery.actions_at(
+        demo_db, SEP_22, strand_ids=["rape", "hate-crime"], statuses=["ongoing", "at risk"]
+    )
     assert at.dataframe[-1].value["action_id"].tolist() == expected["action_id"].tolist()
 
 
