@@ -17,7 +17,6 @@ from pathlib import Path
 from typing import Any
 
 from crimeprev.periods import PeriodError, parse_month
-from crimeprev.store import data_dir
 
 DEFAULT_CONFIG_DIR = Path(__file__).parent / "config"
 CONFIG_FILES = ("strategy.toml", "taxonomy.toml", "districts.csv")
@@ -318,8 +317,3 @@ def load_config(folder: Path | None = None) -> Config:
 def config_for(folder: Path) -> Config:
     """The configuration in force for a data folder (its own `config/`, else the defaults)."""
     return load_config(folder / "config")
-
-
-def current_config() -> Config:
-    """The configuration for the data folder in use."""
-    return config_for(data_dir())

@@ -8,7 +8,6 @@ at query time, so a rebuilt aggregate is seen by the next query.
 from __future__ import annotations
 
 import re
-import threading
 from collections.abc import Callable
 from functools import cache
 from pathlib import Path
@@ -233,7 +232,6 @@ class Database:
         self.root = root
         self.config = config or config_for(root)
         self.connection = duckdb.connect(":memory:")
-        self._lock = threading.Lock()
         self._create_views()
 
     def _create_views(self) -> None:
@@ -264,11 +262,6 @@ class Database:
         }
         for name, select in views.items():
             con.execute(f"create or replace view {name} as {select}")
-
-    def refresh(self) -> None:
-        """Re-create the views, after files appeared or disappeared."""
-        with self._lock:
-            self._create_views()
 
     def query(self, name: str, **params: Any) -> pd.DataFrame:
         """Run `queries/<name>.sql` with the given parameters."""

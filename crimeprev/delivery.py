@@ -21,7 +21,6 @@ from crimeprev.periods import (
 )
 
 STATUS_COLUMNS = ("total", "complete", "ongoing", "at_risk", "not_started")
-DELIVERY_JSON_KEYS = ("strand", *STATUS_COLUMNS)
 
 
 class DeliveryUnavailable(LookupError):

@@ -147,11 +147,6 @@ def format_pct(pct: float | None) -> str:
     return f"{pct:+.1f}%"
 
 
-def quarter_end(month: date) -> date:
-    """The last month of the calendar quarter holding `month` (Jun, Sep, Dec or Mar)."""
-    return date(month.year, ((month.month - 1) // 3) * 3 + 3, 1)
-
-
 def financial_quarter_label(quarter_end_month: date) -> str:
     """A quarter as the force names it: `2022/23 Q2` for the quarter ending September 2022."""
     start_year = (
