@@ -326,6 +326,12 @@ def url_multiselect(
     return chosen
 
 
+def force_wide_note(view: View, what: str) -> None:
+    """Say so when places are chosen but `what` is only kept for the whole force."""
+    if view.district_codes is not None:
+        st.caption(f"{what} kept for the whole force: the place filters do not change it.")
+
+
 def page_header(title: str, view: View, counts: bool = True) -> None:
     """The page title with the period, the places counted (on pages of counts) and the month
     the data runs to."""

@@ -17,8 +17,7 @@ except delivery.DeliveryUnavailable as error:
     st.stop()
 
 st.markdown(f"Status of every action at the end of **{quarter.label}**.")
-if view.district_codes is not None:
-    st.caption("The delivery plan is kept for the whole force: the place filters do not change it.")
+ui.force_wide_note(view, "The delivery plan is")
 status = ui.fetch(delivery.status_table, period)
 table_tab, chart_tab = st.tabs(["Table", "Chart"])
 with table_tab:

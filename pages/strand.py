@@ -68,6 +68,7 @@ for measure in strand.measures:
 metrics = ui.fetch(activity.activity_metrics, strand.id, period)
 if not metrics.empty:
     st.subheader("Activity", divider="gray")
+    ui.force_wide_note(view, "Operational results are")
     for operation, rows in activity_table(metrics).groupby("operation", sort=False):
         st.markdown(f"**{operation}** · {rows['period_label'].iloc[0]}")
         with st.container(horizontal=True, wrap=True):
@@ -75,6 +76,7 @@ if not metrics.empty:
                 st.metric(row.metric, row.value_text, border=True, width=200)
 
 st.subheader("Delivery", divider="gray")
+ui.force_wide_note(view, "The delivery plan is")
 try:
     progress = ui.fetch(delivery.progress, strand.id, period)
 except delivery.DeliveryUnavailable as error:

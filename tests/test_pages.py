@@ -334,3 +334,14 @@ def test_an_empty_data_folder_says_how_to_create_the_demo(
     at = AppTest.from_file(APP, default_timeout=120).run()
     _no_exception(at)
     assert any("crimeprev demo" in info.value for info in at.info)
+
+
+def test_force_wide_sections_say_so_when_places_are_chosen(open_page: OpenPage) -> None:
+    chosen = open_page("strand", strand="county-lines", district="colchester")
+    notes = [c.value for c in chosen.caption if "kept for the whole force" in c.value]
+    assert notes == [
+        "Operational results are kept for the whole force: the place filters do not change it.",
+        "The delivery plan is kept for the whole force: the place filters do not change it.",
+    ]
+    everywhere = open_page("strand", strand="county-lines")
+    assert not [c for c in everywhere.caption if "kept for the whole force" in c.value]
