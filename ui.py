@@ -18,7 +18,7 @@ import pandas as pd
 import streamlit as st
 
 from crimeprev.aggregate import open_database, records_signature
-from crimeprev.config import Config, ConfigError, config_for, load_config
+from crimeprev.config import Config, ConfigError, config_fingerprint, config_for
 from crimeprev.db import Database, DataUnreadable
 from crimeprev.filters import Filters, resolve_filters, split_values
 from crimeprev.insight import covered_months
@@ -87,7 +87,7 @@ class View:
 def data_version(root: Path) -> str:
     """Changes whenever the records, the configuration or the delivery, activity or
     commentary files change, so cached results are never older than the files."""
-    parts = [records_signature(root), load_config(root / "config").fingerprint]
+    parts = [records_signature(root), config_fingerprint(root / "config")]
     for name in SIDE_FILES:
         path = root / name
         parts.append(str(path.stat().st_mtime_ns) if path.is_file() else "-")

@@ -289,6 +289,14 @@ def _load_districts(path: Path) -> tuple[District, ...]:
     return tuple(districts)
 
 
+def config_fingerprint(folder: Path | None = None) -> str:
+    """A fingerprint of the configuration files in force, without reading what they say."""
+    digest = hashlib.sha256()
+    for name in CONFIG_FILES:
+        digest.update(_config_file(name, folder).read_bytes())
+    return digest.hexdigest()[:16]
+
+
 def load_config(folder: Path | None = None) -> Config:
     """Read and validate the configuration, preferring files in `folder` over the defaults."""
     paths = {name: _config_file(name, folder) for name in CONFIG_FILES}
@@ -299,9 +307,6 @@ def load_config(folder: Path | None = None) -> Config:
         baseline_end = parse_month(str(periods.get("baseline_end", "2019-12")))
     except PeriodError as error:
         raise ConfigError(f"{paths['strategy.toml']}: baseline_end: {error}") from error
-    digest = hashlib.sha256()
-    for name in CONFIG_FILES:
-        digest.update(paths[name].read_bytes())
     return Config(
         strands=_load_strands(strategy, paths["strategy.toml"], taxonomy),
         districts=_load_districts(paths["districts.csv"]),
@@ -309,7 +314,7 @@ def load_config(folder: Path | None = None) -> Config:
         baseline_end=baseline_end,
         window_months=int(periods.get("window_months", 12)),
         delivery_window_months=int(periods.get("delivery_window_months", 6)),
-        fingerprint=digest.hexdigest()[:16],
+        fingerprint=config_fingerprint(folder),
     )
 
 

@@ -27,6 +27,16 @@ def demo_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return root
 
 
+@pytest.fixture
+def damaged_root(demo_root: Path, tmp_path: Path) -> Path:
+    """A copy of the demo extract whose September 2022 file has been cut short."""
+    damaged = tmp_path / "damaged"
+    shutil.copytree(demo_root, damaged)
+    part = damaged / "records" / "month=2022-09" / "part-0.parquet"
+    part.write_bytes(part.read_bytes()[:500])
+    return damaged
+
+
 @pytest.fixture(scope="session")
 def demo_db(demo_root: Path) -> Database:
     return open_database(demo_root)

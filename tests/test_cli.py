@@ -6,7 +6,6 @@ import csv
 import io
 import json
 import os
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -111,12 +110,8 @@ def test_an_empty_data_folder_says_how_to_fill_it(tmp_path: Path):
     assert "There are no records" in result.stderr and "crimeprev demo" in result.stderr
 
 
-def test_a_damaged_file_is_reported_not_raised(demo_root: Path, tmp_path: Path):
-    damaged = tmp_path / "damaged"
-    shutil.copytree(demo_root, damaged)
-    part = damaged / "records" / "month=2022-09" / "part-0.parquet"
-    part.write_bytes(part.read_bytes()[:500])
-    result = _run(damaged, "insight", "--period", "2022-09")
+def test_a_damaged_file_is_reported_not_raised(damaged_root: Path):
+    result = _run(damaged_root, "insight", "--period", "2022-09")
     assert result.returncode == 2
     assert "A data file cannot be read" in result.stderr
     assert "Traceback" not in result.stderr

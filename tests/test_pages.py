@@ -4,7 +4,6 @@ give a warning and fall back instead of a traceback."""
 
 from __future__ import annotations
 
-import shutil
 from collections.abc import Callable
 from datetime import date
 from pathlib import Path
@@ -315,13 +314,9 @@ def test_activity_values_are_written_with_their_units(value: float, unit: str, t
 
 
 def test_a_damaged_data_file_shows_a_sentence_not_a_traceback(
-    demo_root: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    damaged_root: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    damaged = tmp_path / "damaged"
-    shutil.copytree(demo_root, damaged)
-    part = damaged / "records" / "month=2022-09" / "part-0.parquet"
-    part.write_bytes(part.read_bytes()[:500])
-    monkeypatch.setenv(DATA_DIR_VARIABLE, str(damaged))
+    monkeypatch.setenv(DATA_DIR_VARIABLE, str(damaged_root))
     at = AppTest.from_file(APP, default_timeout=120).run()
     _no_exception(at)
     assert any("A data file cannot be read" in error.value for error in at.error)
