@@ -178,7 +178,7 @@ def district_chart(
         .mark_bar(size=14, cornerRadiusTopRight=2, cornerRadiusBottomRight=2)
         .encode(
             y=y,
-            x=alt.X("current_count:Q", title=unit.capitalize()),
+            x=alt.X("current_count:Q", title=unit.capitalize(), axis=alt.Axis(tickCount=6)),
             color=alt.Color("current_label:N", scale=colour_scale, legend=LEGEND),
             tooltip=tooltip,
         )
