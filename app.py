@@ -8,24 +8,29 @@ import streamlit as st
 import ui
 from crimeprev.db import DataUnreadable
 
-PAGES = [
-    st.Page(
-        "pages/overview.py",
-        title="Overview",
-        icon=":material/dashboard:",
-        url_path="overview",
-        default=True,
-    ),
-    st.Page("pages/strand.py", title="Strands", icon=":material/insights:", url_path="strand"),
-    st.Page(
-        "pages/delivery.py",
-        title="Delivery plan",
-        icon=":material/checklist:",
-        url_path="delivery",
-    ),
-]
+# Sections of the sidebar menu; each page's url path is part of the links people share.
+PAGES = {
+    "Strategy report": [
+        st.Page(
+            "pages/overview.py",
+            title="Overview",
+            icon=":material/dashboard:",
+            url_path="overview",
+            default=True,
+        ),
+        st.Page("pages/strand.py", title="Strands", icon=":material/insights:", url_path="strand"),
+        st.Page(
+            "pages/delivery.py",
+            title="Delivery plan",
+            icon=":material/checklist:",
+            url_path="delivery",
+        ),
+    ],
+    "Analysis": [],
+    "Outputs and data": [],
+}
 
-page = st.navigation(PAGES)
+page = st.navigation({section: pages for section, pages in PAGES.items() if pages})
 st.set_page_config(
     page_title=f"{page.title} · Crime Prevention Strategy",
     page_icon=":material/shield:",

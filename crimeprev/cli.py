@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import importlib
 import json
 import sys
 from collections.abc import Sequence
@@ -21,17 +22,21 @@ from crimeprev.store import data_dir, has_records
 
 FORMATS = ("table", "csv", "json")
 
+# Modules that add their own subcommands: each defines `register(commands)`, which calls
+# `commands.add_parser(...)` and sets `handler` on the parser it adds.
+COMMAND_MODULES: tuple[str, ...] = ()
+
 
 class UsageError(Exception):
     """A mistake in what the user asked for; printed as one sentence, exit status 2."""
 
 
-def _data_root(args: argparse.Namespace) -> Path:
+def data_root(args: argparse.Namespace) -> Path:
     return Path(args.data_dir).expanduser().resolve() if args.data_dir else data_dir()
 
 
-def _open(args: argparse.Namespace) -> Database:
-    root = _data_root(args)
+def open_data(args: argparse.Namespace) -> Database:
+    root = data_root(args)
     if not has_records(root):
         raise UsageError(
             f"There are no records in {root}. Create the demo data with `crimeprev demo` "
@@ -40,7 +45,7 @@ def _open(args: argparse.Namespace) -> Database:
     return open_database(root)
 
 
-def _checked_period(db: Database, text: str) -> Any:
+def checked_period(db: Database, text: str) -> Any:
     period = parse_month(text)
     covered = insight.covered_months(db)
     if period not in covered:
@@ -51,7 +56,21 @@ def _checked_period(db: Database, text: str) -> Any:
     return period
 
 
-def _emit(frame: pd.DataFrame, records: list[dict[str, Any]], output_format: str) -> None:
+def district_codes(db: Database, names: Sequence[str] | None) -> list[str] | None:
+    """District codes for names or slugs given on the command line; None means force-wide."""
+    if not names:
+        return None
+    codes = []
+    for name in names:
+        found = find_district(db.config, name)
+        if found is None:
+            known = ", ".join(d.name for d in db.config.districts)
+            raise UsageError(f"Unknown district '{name}'. Known districts: {known}.")
+        codes.append(found.code)
+    return codes
+
+
+def emit(frame: pd.DataFrame, records: list[dict[str, Any]], output_format: str) -> None:
     if output_format == "json":
         print(json.dumps(records, indent=2))
     elif output_format == "csv":
@@ -61,20 +80,12 @@ def _emit(frame: pd.DataFrame, records: list[dict[str, Any]], output_format: str
 
 
 def command_insight(args: argparse.Namespace) -> None:
-    db = _open(args)
-    period = _checked_period(db, args.period)
+    db = open_data(args)
+    period = checked_period(db, args.period)
     if args.strand and args.strand not in {s.id for s in db.config.strands}:
         known = ", ".join(s.id for s in db.config.strands)
         raise UsageError(f"Unknown strand '{args.strand}'. Known strands: {known}.")
-    codes = None
-    if args.district:
-        codes = []
-        for name in args.district:
-            found = find_district(db.config, name)
-            if found is None:
-                known = ", ".join(d.name for d in db.config.districts)
-                raise UsageError(f"Unknown district '{name}'. Known districts: {known}.")
-            codes.append(found.code)
+    codes = district_codes(db, args.district)
     table = insight.insight_table(db, period, args.strand, codes)
     shown = table.assign(pct=[format_pct(p) for p in table["pct_change"]])[
         [
@@ -90,21 +101,21 @@ def command_insight(args: argparse.Namespace) -> None:
             "complete",
         ]
     ]
-    _emit(shown, insight.insight_records(table), args.format)
+    emit(shown, insight.insight_records(table), args.format)
 
 
 def command_delivery(args: argparse.Namespace) -> None:
-    db = _open(args)
+    db = open_data(args)
     period = parse_month(args.period)
     table = delivery.status_table(db, period)
     shown = table[["strand_name", *delivery.STATUS_COLUMNS, "pct_complete"]]
-    _emit(shown, delivery.status_records(table), args.format)
+    emit(shown, delivery.status_records(table), args.format)
 
 
 def command_demo(args: argparse.Namespace) -> None:
     from crimeprev.demo import generate_demo
 
-    root = _data_root(args)
+    root = data_root(args)
     summary = generate_demo(root, seed=args.seed)
     print(
         f"Wrote the demo extract to {root}: {summary.records_written:,} records "
@@ -143,6 +154,9 @@ def build_parser() -> argparse.ArgumentParser:
     delivery_parser.add_argument("--period", required=True, help="month, YYYY-MM")
     delivery_parser.add_argument("--format", choices=FORMATS, default="table")
     delivery_parser.set_defaults(handler=command_delivery)
+
+    for name in COMMAND_MODULES:
+        importlib.import_module(name).register(commands)
     return parser
 
 

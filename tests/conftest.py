@@ -18,6 +18,9 @@ REFERENCE = SHARED / "reference"
 RAW = SHARED / "data" / "raw"
 CHROMIUM = Path("/usr/bin/chromium")
 
+# The browser fixtures (`server`, `browser`, `page`) and `serve_dashboard` live there.
+pytest_plugins = ["browser_support"]
+
 
 @pytest.fixture(scope="session")
 def demo_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
