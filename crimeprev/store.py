@@ -5,15 +5,20 @@
     <data>/delivery/actions.csv, status.csv        the delivery plan
     <data>/activity/metrics.csv                    operational results
     <data>/commentary/commentary.csv               the lead's commentary per strand and period
+    <data>/imports/log.jsonl, <id>/                each import's summary and set-aside rows
 
 The data folder is `data/` in the repository unless `CRIMEPREV_DATA_DIR` names another.
 """
 
 from __future__ import annotations
 
+import fcntl
+import json
 import os
 import shutil
 import uuid
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from datetime import date
 from pathlib import Path
 
@@ -93,3 +98,108 @@ def write_table_atomically(table: pa.Table, path: Path) -> None:
     staging = path.with_name(f".{path.name}.{uuid.uuid4().hex}")
     pq.write_table(table, staging, compression="zstd")
     staging.replace(path)
+
+
+class ImportInProgress(RuntimeError):
+    """Another import is writing to the same data folder."""
+
+
+@contextmanager
+def import_lock(root: Path) -> Iterator[None]:
+    """Hold the data folder's import lock: one import at a time writes records."""
+    root.mkdir(parents=True, exist_ok=True)
+    with (root / ".import.lock").open("w") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError as error:
+            raise ImportInProgress(
+                f"Another import is writing to {root}; wait for it to finish and try again."
+            ) from error
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def _journal_steps(journal: Path) -> list[dict[str, str]]:
+    steps = json.loads(journal.read_text(encoding="utf-8"))
+    return [step for step in steps if isinstance(step, dict)]
+
+
+def _finish_journal(journal: Path) -> None:
+    """Carry out a journal's swaps; each step can be repeated, so a crash mid-way is harmless."""
+    folder = journal.parent
+    for step in _journal_steps(journal):
+        target, staged, retired = (folder / step[k] for k in ("target", "staged", "retired"))
+        if staged.exists():
+            if target.exists() and not retired.exists():
+                target.rename(retired)
+            staged.rename(target)
+        shutil.rmtree(retired, ignore_errors=True)
+    journal.unlink()
+
+
+def recover_interrupted_writes(root: Path) -> None:
+    """Finish swaps an interrupted import had committed to; drop files it had not."""
+    folder = records_dir(root)
+    if not folder.is_dir():
+        return
+    for journal in sorted(folder.glob(".journal-*.json")):
+        _finish_journal(journal)
+    for leftover in folder.glob(".journal-*.pending"):
+        leftover.unlink(missing_ok=True)
+    for leftover in folder.glob(".staging-*"):
+        shutil.rmtree(leftover, ignore_errors=True)
+    for leftover in folder.glob(".retired-*"):
+        shutil.rmtree(leftover, ignore_errors=True)
+
+
+def replace_months(
+    root: Path,
+    tables: Mapping[date, pa.Table],
+    before_commit: Callable[[], None] | None = None,
+) -> list[date]:
+    """Replace several months' records as one change: all of them or, if anything fails
+    before the commit point, none. Months whose file would not change are left alone.
+
+    Every month is first written beside the records; a journal naming the swaps is then
+    written (the commit point) and carried out. An interrupted swap is finished by
+    `recover_interrupted_writes`. Returns the months actually replaced.
+    """
+    folder = records_dir(root)
+    folder.mkdir(parents=True, exist_ok=True)
+    batch = uuid.uuid4().hex
+    steps: list[dict[str, str]] = []
+    changed: list[date] = []
+    try:
+        for month, table in sorted(tables.items()):
+            key = format_month(month)
+            staged = folder / f".staging-{batch}-{key}"
+            staged.mkdir()
+            part = staged / "part-0.parquet"
+            pq.write_table(table.cast(RECORD_SCHEMA), part, compression="zstd")
+            current = month_partition(root, month) / "part-0.parquet"
+            if current.is_file() and current.read_bytes() == part.read_bytes():
+                shutil.rmtree(staged)
+                continue
+            steps.append(
+                {
+                    "target": f"month={key}",
+                    "staged": staged.name,
+                    "retired": f".retired-{batch}-{key}",
+                }
+            )
+            changed.append(month)
+        if before_commit is not None:
+            before_commit()
+    except BaseException:
+        for step in steps:
+            shutil.rmtree(folder / step["staged"], ignore_errors=True)
+        raise
+    if steps:
+        journal = folder / f".journal-{batch}.json"
+        pending = journal.with_suffix(".pending")
+        pending.write_text(json.dumps(steps), encoding="utf-8")
+        pending.replace(journal)
+        _finish_journal(journal)
+    return changed

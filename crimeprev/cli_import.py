@@ -1,0 +1,162 @@
+"""`crimeprev import ...` and `crimeprev counts`: loading real extracts, and counting what
+was loaded the way the Data and Explore pages do."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeElapsedColumn
+
+from crimeprev.cli import FORMATS, UsageError, data_root, district_codes, emit, open_data
+from crimeprev.counts import DIMENSIONS, UnknownDimension, record_counts
+from crimeprev.imports.common import ImportFailed, ImportSummary
+from crimeprev.periods import PeriodError, parse_month
+from crimeprev.store import ImportInProgress
+
+SUMMARY_FORMATS = ("table", "json")
+
+
+def run_import(
+    args: argparse.Namespace, work: Callable[[Path, Callable[[float, str], None]], ImportSummary]
+) -> None:
+    """Run an import with a progress bar on stderr, then print its summary."""
+    root = data_root(args)
+    console = Console(stderr=True)
+    columns = (
+        TextColumn("{task.description}"),
+        BarColumn(),
+        TaskProgressColumn(),
+        TimeElapsedColumn(),
+    )
+    with Progress(*columns, console=console, transient=True) as bar:
+        task = bar.add_task("Importing", total=1.0)
+
+        def progress(fraction: float, message: str) -> None:
+            bar.update(task, completed=fraction, description=message[-70:])
+
+        try:
+            summary = work(root, progress)
+        except (ImportFailed, ImportInProgress) as error:
+            raise UsageError(str(error)) from error
+    if args.format == "json":
+        print(json.dumps(summary.as_json(), indent=2))
+    else:
+        print_summary(summary)
+    if summary.failed_files:
+        raise SystemExit(1)
+
+
+def print_summary(summary: ImportSummary) -> None:
+    """The summary as a person reads it: per file, totals, reasons, months and gaps."""
+    width = max([len("file")] + [len(f.file) for f in summary.files])
+    print(f"{'file':<{width}}  {'read':>9}  {'loaded':>9}  {'set aside':>9}")
+    for report in summary.files:
+        print(
+            f"{report.file:<{width}}  {report.rows_read:>9,}  {report.rows_loaded:>9,}  "
+            f"{report.rows_quarantined:>9,}" + (f"  {report.problem}" if report.problem else "")
+        )
+    print(
+        f"{'total':<{width}}  {summary.rows_read:>9,}  {summary.rows_loaded:>9,}  "
+        f"{summary.rows_quarantined:>9,}"
+    )
+    for reason, count in summary.reasons.items():
+        print(f"  set aside {count:,}: {reason}")
+    for skipped in summary.skipped_files:
+        print(f"  skipped {skipped['file']}: {skipped['reason']}")
+    for note in summary.notes:
+        print(f"  note: {note}")
+    if summary.months_written:
+        print(f"Months written: {', '.join(summary.months_written)}")
+    if summary.months_unchanged:
+        print(f"Months unchanged (same data as before): {', '.join(summary.months_unchanged)}")
+    if summary.months_covered:
+        print(
+            f"The data now covers {summary.months_covered[0]} to {summary.months_covered[-1]}"
+            + (
+                f"; months missing: {', '.join(summary.missing_months)}."
+                if summary.missing_months
+                else " with no gaps."
+            )
+        )
+    if summary.quarantine_file:
+        print(f"Rows set aside, with file, line and reason: {summary.quarantine_file}")
+    print(f"Took {summary.seconds:.1f} s. Import {summary.import_id} is in the import log.")
+
+
+def command_import_police_uk(args: argparse.Namespace) -> None:
+    from crimeprev.imports.police_uk import import_police_uk
+
+    def work(root: Path, progress: Callable[[float, str], None]) -> ImportSummary:
+        return import_police_uk(
+            root,
+            [Path(p).expanduser() for p in args.paths],
+            lsoa_lookup=Path(args.lsoa_lookup).expanduser() if args.lsoa_lookup else None,
+            force=args.force,
+            progress=progress,
+        )
+
+    run_import(args, work)
+
+
+def command_counts(args: argparse.Namespace) -> None:
+    db = open_data(args)
+    by = [part.strip() for chunk in args.by for part in chunk.split(",") if part.strip()]
+    try:
+        start = parse_month(args.from_month) if args.from_month else None
+        end = parse_month(args.to_month) if args.to_month else None
+        frame = record_counts(db, by, start, end, district_codes=district_codes(db, args.district))
+    except (UnknownDimension, PeriodError) as error:
+        raise UsageError(str(error)) from error
+    if start and end and start > end:
+        raise UsageError(f"--from {args.from_month} is after --to {args.to_month}.")
+    records: list[dict[str, Any]] = [
+        {k: (v.isoformat()[:7] if k == "month_start" else v) for k, v in row.items()}
+        for row in frame.to_dict("records")
+    ]
+    emit(frame, records, args.format)
+
+
+def register(commands: Any) -> None:
+    """Add `import` (with its sources) and `counts` to the command line."""
+    importer = commands.add_parser("import", help="load a real extract into the data folder")
+    sources = importer.add_subparsers(dest="source", required=True)
+
+    police = sources.add_parser(
+        "police-uk",
+        help="data.police.uk street-level files (loose, in folders or zip archives)",
+        description=(
+            "Import data.police.uk YYYY-MM-<force>-street.csv files. Each month imported "
+            "replaces that month; every row is loaded or set aside with its reason."
+        ),
+    )
+    police.add_argument("paths", nargs="+", help="files, folders or .zip archives")
+    police.add_argument(
+        "--lsoa-lookup",
+        help="CSV with columns lsoa_code and lad_code placing each LSOA in a district "
+        "(default: the district is read from the LSOA name)",
+    )
+    police.add_argument(
+        "--force", help="the force whose files these are; rows reported by others are set aside"
+    )
+    police.add_argument("--format", choices=SUMMARY_FORMATS, default="table")
+    police.set_defaults(handler=command_import_police_uk)
+
+    counts = commands.add_parser(
+        "counts", help="record counts grouped by month, district, crime type and more"
+    )
+    counts.add_argument(
+        "--by",
+        action="append",
+        required=True,
+        help=f"dimensions, comma-separated or repeated: {', '.join(DIMENSIONS)}",
+    )
+    counts.add_argument("--from", dest="from_month", help="first month, YYYY-MM")
+    counts.add_argument("--to", dest="to_month", help="last month, YYYY-MM")
+    counts.add_argument("--district", action="append", help="district name or slug; repeatable")
+    counts.add_argument("--format", choices=FORMATS, default="table")
+    counts.set_defaults(handler=command_counts)

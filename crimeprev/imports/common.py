@@ -1,0 +1,219 @@
+"""What every importer shares: the summary it reports, the import log and quarantine files it
+keeps, reading text files line by line in DuckDB, and the progress it shows.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+import uuid
+from collections import Counter
+from collections.abc import Callable, Iterable
+from dataclasses import asdict, dataclass, field
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+
+from crimeprev.periods import format_month, parse_month
+
+IMPORTS_FOLDER = "imports"
+LOG_FILE = "log.jsonl"
+QUARANTINE_FILE = "quarantine.parquet"
+QUARANTINE_SCHEMA = pa.schema(
+    [
+        ("file", pa.string()),
+        ("line_number", pa.int64()),
+        ("reason", pa.string()),
+        ("line", pa.string()),
+    ]
+)
+# Reading a file as text: a file that is not UTF-8 is read with each undecodable byte replaced
+# by this character, and every line holding it is set aside rather than loaded half-read.
+REPLACEMENT_CHARACTER = "\ufffd"
+NOT_UTF8_REASON = (
+    "not valid UTF-8 text: the file may be in another encoding; save it as UTF-8 and import again"
+)
+
+Progress = Callable[[float, str], None]
+
+
+class ImportFailed(Exception):
+    """The import cannot go ahead; the message says why and what to do. Nothing was written."""
+
+
+def no_progress(fraction: float, message: str) -> None:
+    """A progress callback that shows nothing."""
+
+
+@dataclass
+class FileReport:
+    """What happened to one input file."""
+
+    file: str
+    rows_read: int = 0
+    rows_loaded: int = 0
+    rows_quarantined: int = 0
+    blank_lines: int = 0
+    months: list[str] = field(default_factory=list)
+    reasons: dict[str, int] = field(default_factory=dict)
+    problem: str | None = None
+
+    def as_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass
+class ImportSummary:
+    """What an import read, loaded and set aside, per file and in total."""
+
+    kind: str
+    data_dir: str
+    import_id: str = field(
+        default_factory=lambda: time.strftime("%Y%m%d-%H%M%S-") + uuid.uuid4().hex[:6]
+    )
+    started_at: str = field(default_factory=lambda: time.strftime("%Y-%m-%dT%H:%M:%S"))
+    seconds: float = 0.0
+    files: list[FileReport] = field(default_factory=list)
+    skipped_files: list[dict[str, str]] = field(default_factory=list)
+    months_written: list[str] = field(default_factory=list)
+    months_unchanged: list[str] = field(default_factory=list)
+    months_covered: list[str] = field(default_factory=list)
+    missing_months: list[str] = field(default_factory=list)
+    rows_by_district: dict[str, int] = field(default_factory=dict)
+    quarantine_file: str | None = None
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def rows_read(self) -> int:
+        return sum(f.rows_read for f in self.files)
+
+    @property
+    def rows_loaded(self) -> int:
+        return sum(f.rows_loaded for f in self.files)
+
+    @property
+    def rows_quarantined(self) -> int:
+        return sum(f.rows_quarantined for f in self.files)
+
+    @property
+    def reasons(self) -> dict[str, int]:
+        total: Counter[str] = Counter()
+        for report in self.files:
+            total.update(report.reasons)
+        return dict(total.most_common())
+
+    @property
+    def failed_files(self) -> list[FileReport]:
+        return [f for f in self.files if f.problem is not None]
+
+    def as_json(self) -> dict[str, Any]:
+        """The summary as JSON-ready data: per file and in total."""
+        return {
+            "import_id": self.import_id,
+            "kind": self.kind,
+            "data_dir": self.data_dir,
+            "started_at": self.started_at,
+            "seconds": round(self.seconds, 3),
+            "files": [f.as_json() for f in self.files],
+            "skipped_files": self.skipped_files,
+            "rows_read": self.rows_read,
+            "rows_loaded": self.rows_loaded,
+            "rows_quarantined": self.rows_quarantined,
+            "reasons": self.reasons,
+            "months_written": self.months_written,
+            "months_unchanged": self.months_unchanged,
+            "months_covered": self.months_covered,
+            "missing_months": self.missing_months,
+            "rows_by_district": self.rows_by_district,
+            "quarantine_file": self.quarantine_file,
+            "notes": self.notes,
+        }
+
+
+def load_table(con: duckdb.DuckDBPyConnection, name: str, table: pa.Table) -> None:
+    """Copy an Arrow table into the database as `name`, visible to every cursor."""
+    staging = f"{name}_arrow"
+    con.register(staging, table)
+    try:
+        con.execute(f"create or replace table {name} as select * from {staging}")
+    finally:
+        con.unregister(staging)
+
+
+def imports_dir(root: Path) -> Path:
+    return root / IMPORTS_FOLDER
+
+
+def missing_months(covered: Iterable[date]) -> list[date]:
+    """The months between the first and last covered month that have no data."""
+    months = sorted(set(covered))
+    if not months:
+        return []
+    present = set(months)
+    gaps = []
+    year, month = months[0].year, months[0].month
+    while date(year, month, 1) < months[-1]:
+        if date(year, month, 1) not in present:
+            gaps.append(date(year, month, 1))
+        year, month = (year + 1, 1) if month == 12 else (year, month + 1)
+    return gaps
+
+
+def record_months(summary: ImportSummary, covered: Iterable[date]) -> None:
+    """Note the months the data now covers, and the gaps between them, on the summary."""
+    months = sorted(set(covered))
+    summary.months_covered = [format_month(m) for m in months]
+    summary.missing_months = [format_month(m) for m in missing_months(months)]
+
+
+def save_import(root: Path, summary: ImportSummary, quarantined: pa.Table | None) -> None:
+    """Keep the summary in the import log and the set-aside rows beside it."""
+    folder = imports_dir(root) / summary.import_id
+    folder.mkdir(parents=True, exist_ok=True)
+    if quarantined is not None and quarantined.num_rows:
+        pq.write_table(quarantined.cast(QUARANTINE_SCHEMA), folder / QUARANTINE_FILE)
+        summary.quarantine_file = str((folder / QUARANTINE_FILE).relative_to(root))
+    (folder / "summary.json").write_text(json.dumps(summary.as_json(), indent=2), encoding="utf-8")
+    with (imports_dir(root) / LOG_FILE).open("a", encoding="utf-8") as log:
+        log.write(json.dumps(summary.as_json()) + "\n")
+
+
+def import_log(root: Path) -> list[dict[str, Any]]:
+    """Every import's summary, oldest first; lines that cannot be read are skipped."""
+    path = imports_dir(root) / LOG_FILE
+    if not path.is_file():
+        return []
+    entries = []
+    for line in path.read_text(encoding="utf-8").splitlines():
+        try:
+            entry = json.loads(line)
+        except ValueError:
+            continue
+        if isinstance(entry, dict):
+            entries.append(entry)
+    return entries
+
+
+def quarantined_rows(root: Path, import_id: str) -> pa.Table:
+    """The rows an import set aside, with file, line number, reason and the line itself."""
+    path = imports_dir(root) / import_id / QUARANTINE_FILE
+    if not path.is_file():
+        return QUARANTINE_SCHEMA.empty_table()
+    return pq.read_table(path)
+
+
+def count_reasons(table: pa.Table, file: str, file_column: str = "file") -> dict[str, int]:
+    """How many rows of one file were set aside for each reason, commonest first."""
+    mine = table.filter(pc.equal(table[file_column], file))
+    counted = Counter(mine["reason"].to_pylist())
+    return dict(counted.most_common())
+
+
+def months_of(values: Iterable[str]) -> list[date]:
+    """Months written `YYYY-MM`, as dates."""
+    return [parse_month(v) for v in values]

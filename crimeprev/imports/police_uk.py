@@ -1,0 +1,475 @@
+"""Import data.police.uk street-level crime files: loose, in folders, or in the zip archives the
+site serves; either header style; every line loaded or set aside with its reason.
+
+Categories are checked against the data folder's taxonomy, which for these files is the
+`police-uk` profile (crimeprev/config/profiles/police-uk): measures there are proxies, and
+strands the files cannot measure say so.
+"""
+
+from __future__ import annotations
+
+import csv
+import re
+import shutil
+import tempfile
+import time
+import zipfile
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+
+import duckdb
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+
+from crimeprev.aggregate import build_aggregates
+from crimeprev.config import ConfigError, config_for
+from crimeprev.db import Database, DataUnreadable, run_query_arrow
+from crimeprev.imports.common import (
+    NOT_UTF8_REASON,
+    FileReport,
+    ImportFailed,
+    ImportSummary,
+    Progress,
+    count_reasons,
+    load_table,
+    no_progress,
+    record_months,
+    save_import,
+)
+from crimeprev.periods import format_month
+from crimeprev.store import (
+    RECORD_SCHEMA,
+    has_records,
+    import_lock,
+    month_partition,
+    recover_interrupted_writes,
+    replace_months,
+)
+
+PROFILE = "police-uk"
+PROFILE_DIR = Path(__file__).resolve().parent.parent / "config" / "profiles" / PROFILE
+# The columns of a street-level file, as data.police.uk names them; the snake_case variant
+# some copies carry (`crime_id`, `month`, ...) is the same names normalised.
+COLUMNS = (
+    "Crime ID",
+    "Month",
+    "Reported by",
+    "Falls within",
+    "Longitude",
+    "Latitude",
+    "Location",
+    "LSOA code",
+    "LSOA name",
+    "Crime type",
+    "Last outcome category",
+    "Context",
+)
+STREET_FILE = re.compile(r"(?P<month>\d{4}-\d{2})-(?P<force>[a-z0-9-]+)-street\.csv$", re.I)
+BINARY_SNIFF_BYTES = 8192
+
+
+def normalise(name: str) -> str:
+    """A column name as both header styles agree on it: `LSOA code` and `lsoa_code` alike."""
+    return re.sub(r"[\s_]+", "_", name.strip().lstrip("\ufeff")).lower()
+
+
+HEADER = [normalise(c) for c in COLUMNS]
+LOOKUP_CODE_COLUMNS = ("lsoa_code", "lsoa11cd", "lsoa21cd", "lsoa_cd")
+LOOKUP_DISTRICT_COLUMNS = ("lad_code", "lad11cd", "lad13cd", "lad21cd", "lad22cd", "lad23cd")
+
+
+@dataclass(frozen=True)
+class InputFile:
+    """One street-level file to read: where it is now, and how the user knows it."""
+
+    path: Path
+    label: str
+
+    @property
+    def month_in_name(self) -> str | None:
+        found = STREET_FILE.search(self.path.name)
+        return found.group("month") if found else None
+
+
+@contextmanager
+def gather_files(paths: Sequence[Path], skipped: list[dict[str, str]]) -> Iterator[list[InputFile]]:
+    """The street-level files named by `paths` (files, folders searched throughout, zip
+    archives unpacked to a temporary folder). Files found that are not street-level crime
+    files are noted in `skipped`; a path that does not exist is an error."""
+    with tempfile.TemporaryDirectory(prefix="crimeprev-import-") as scratch:
+        found: list[InputFile] = []
+        for path in paths:
+            if not path.exists():
+                raise ImportFailed(f"{path} does not exist.")
+            if path.is_dir():
+                for file in sorted(path.rglob("*")):
+                    if file.is_file():
+                        _take(file, str(file), found, skipped, Path(scratch))
+            else:
+                _take(path, str(path), found, skipped, Path(scratch), explicit=True)
+        yield found
+
+
+def _take(
+    path: Path,
+    label: str,
+    found: list[InputFile],
+    skipped: list[dict[str, str]],
+    scratch: Path,
+    explicit: bool = False,
+) -> None:
+    if path.suffix.lower() == ".zip":
+        _unpack(path, label, found, skipped, scratch)
+    elif STREET_FILE.search(path.name) or (explicit and path.suffix.lower() == ".csv"):
+        found.append(InputFile(path, label))
+    elif explicit:
+        found.append(InputFile(path, label))
+    else:
+        skipped.append({"file": label, "reason": "not a street-level crime file (*-street.csv)"})
+
+
+def _unpack(
+    archive: Path,
+    label: str,
+    found: list[InputFile],
+    skipped: list[dict[str, str]],
+    scratch: Path,
+) -> None:
+    try:
+        with zipfile.ZipFile(archive) as opened:
+            members = [m for m in opened.infolist() if not m.is_dir()]
+            target = scratch / f"{len(list(scratch.iterdir()))}-{archive.stem}"
+            for member in members:
+                name = f"{label}:{member.filename}"
+                if not STREET_FILE.search(Path(member.filename).name):
+                    skipped.append(
+                        {"file": name, "reason": "not a street-level crime file (*-street.csv)"}
+                    )
+                    continue
+                extracted = Path(opened.extract(member, target))
+                found.append(InputFile(extracted, name))
+    except zipfile.BadZipFile as error:
+        raise ImportFailed(f"{label} is not a readable zip archive ({error}).") from error
+
+
+def _header_positions(first_line: str) -> tuple[list[int] | None, str | None]:
+    """Where each column is, 1-based, from a header line; or why the header is not usable."""
+    names = [normalise(n) for n in next(csv.reader([first_line]), [])]
+    if sorted(names) == sorted(HEADER) and len(set(names)) == len(names):
+        return [names.index(h) + 1 for h in HEADER], None
+    shown = ", ".join(COLUMNS)
+    if len(names) == 1 and any(sep in first_line for sep in (";", "\t", "|")):
+        return None, (
+            "the file is not comma-separated (its header has no commas); "
+            f"expected the data.police.uk columns {shown}"
+        )
+    return None, f"the header is not a data.police.uk street-level header (expected {shown})"
+
+
+def _read_text(input_file: InputFile, scratch: Path) -> tuple[Path, str | None, str | None]:
+    """The file to read as UTF-8, the file-level problem if it cannot be read at all, and a
+    note when undecodable bytes were replaced so their lines can be set aside."""
+    raw = input_file.path.read_bytes()
+    if b"\x00" in raw[:BINARY_SNIFF_BYTES]:
+        return input_file.path, "a binary file, not CSV text: nothing could be read", None
+    try:
+        raw.decode("utf-8")
+    except UnicodeDecodeError:
+        repaired = scratch / f"utf8-{abs(hash(input_file.label))}.csv"
+        repaired.write_text(raw.decode("utf-8", errors="replace"), encoding="utf-8")
+        return repaired, None, "not UTF-8: lines with undecodable bytes were set aside"
+    return input_file.path, None, None
+
+
+def _first_line(path: Path) -> str:
+    with path.open(encoding="utf-8", errors="replace", newline="") as handle:
+        for line in handle:
+            if line.strip():
+                return line.rstrip("\r\n")
+    return ""
+
+
+def _load_lookup(con: duckdb.DuckDBPyConnection, lookup: Path | None) -> bool:
+    """Register `lsoa_lookup(lsoa_code, lad_code)`: the lookup CSV, or empty without one."""
+    con.execute("create or replace table lsoa_lookup (lsoa_code varchar, lad_code varchar)")
+    if lookup is None:
+        return False
+    if not lookup.is_file():
+        raise ImportFailed(f"The LSOA lookup {lookup} does not exist.")
+    try:
+        relation = con.read_csv(str(lookup), all_varchar=True, header=True)
+    except duckdb.Error as error:
+        raise ImportFailed(f"The LSOA lookup {lookup} cannot be read as CSV: {error}") from error
+    columns = {normalise(c): c for c in relation.columns}
+    code = next((columns[c] for c in LOOKUP_CODE_COLUMNS if c in columns), None)
+    district = next((columns[c] for c in LOOKUP_DISTRICT_COLUMNS if c in columns), None)
+    if code is None or district is None:
+        raise ImportFailed(
+            f"The LSOA lookup {lookup} needs an LSOA code column (lsoa_code) and a local "
+            f"authority district code column (lad_code); it has {', '.join(relation.columns)}."
+        )
+    table = (
+        relation.select(
+            duckdb.ColumnExpression(code).alias("lsoa_code"),
+            duckdb.ColumnExpression(district).alias("lad_code"),
+        )
+        .distinct()
+        .to_arrow_table()
+    )
+    codes = table["lsoa_code"].to_pylist()
+    if len(codes) != len(set(codes)):
+        raise ImportFailed(
+            f"The LSOA lookup {lookup} places some LSOAs in two districts; give one vintage."
+        )
+    load_table(con, "lsoa_lookup", table)
+    return True
+
+
+def prepare_folder(root: Path) -> None:
+    """Make `root` a data.police.uk data folder: its own copy of the profile's configuration.
+    A folder already holding records in another scheme is refused rather than mixed."""
+    config_dir = root / "config"
+    try:
+        config = config_for(root)
+    except ConfigError as error:
+        raise ImportFailed(f"The data folder's configuration cannot be used: {error}") from error
+    if config.profile == PROFILE:
+        return
+    if has_records(root) or (config_dir / "strategy.toml").is_file():
+        raise ImportFailed(
+            f"{root} holds data in the force's own categories, not data.police.uk's. "
+            "Import data.police.uk files into a folder of their own with --data-dir."
+        )
+    config_dir.mkdir(parents=True, exist_ok=True)
+    for name in ("strategy.toml", "taxonomy.toml"):
+        shutil.copyfile(PROFILE_DIR / name, config_dir / name)
+    config_for.cache_clear()
+
+
+def _existing_other_forces(root: Path, month: date, forces: set[str]) -> pa.Table | None:
+    part = month_partition(root, month) / "part-0.parquet"
+    if not part.is_file():
+        return None
+    kept = pq.read_table(part)
+    mask = pc.invert(pc.is_in(kept["force"], value_set=pa.array(sorted(forces), pa.string())))
+    kept = kept.filter(mask)
+    return kept if kept.num_rows else None
+
+
+def import_police_uk(
+    root: Path,
+    paths: Sequence[Path],
+    lsoa_lookup: Path | None = None,
+    force: str | None = None,
+    progress: Progress = no_progress,
+    before_commit: Callable[[], None] | None = None,
+) -> ImportSummary:
+    """Import street-level files into the data folder `root`, replacing the months (of the
+    forces) they hold; see the module docstring. Returns what was read, loaded and set aside."""
+    started = time.perf_counter()
+    summary = ImportSummary(kind="police-uk", data_dir=str(root))
+    with import_lock(root):
+        recover_interrupted_writes(root)
+        prepare_folder(root)
+        config = config_for(root)
+        db = Database(root, config)
+        con = db.connection
+        use_lookup = _load_lookup(con, lsoa_lookup)
+        with (
+            gather_files(paths, summary.skipped_files) as inputs,
+            tempfile.TemporaryDirectory(prefix="crimeprev-text-") as scratch,
+        ):
+            if not inputs:
+                raise ImportFailed(
+                    "No street-level crime files (YYYY-MM-<force>-street.csv) were found in "
+                    + ", ".join(str(p) for p in paths)
+                    + "."
+                )
+            files, lines = [], []
+            for index, input_file in enumerate(inputs):
+                progress(0.7 * index / len(inputs), f"Reading {input_file.label}")
+                report = FileReport(file=input_file.label)
+                summary.files.append(report)
+                text_path, problem, note = _read_text(input_file, Path(scratch))
+                if note:
+                    summary.notes.append(f"{input_file.label}: {note}")
+                if problem:
+                    report.problem = problem
+                    continue
+                try:
+                    read = run_query_arrow(con, "import_text_lines", {"path": str(text_path)})
+                except (duckdb.Error, DataUnreadable) as error:
+                    report.problem = f"the file cannot be read as text ({error})"
+                    continue
+                blank = pc.sum(read["is_blank"]).as_py() or 0
+                report.blank_lines = int(blank)
+                if read.num_rows == blank:
+                    report.problem = "the file is empty"
+                    continue
+                first = _first_line(text_path)
+                positions, header_problem = _header_positions(first)
+                header_line = 0
+                if header_problem is None:
+                    non_blank = read.filter(pc.invert(read["is_blank"]))
+                    header_line = int(non_blank["line_number"][0].as_py())
+                files.append(
+                    {
+                        "file_index": index,
+                        "source_file": input_file.label,
+                        "file_name": input_file.path.name,
+                        "file_month": input_file.month_in_name,
+                        "header_problem": header_problem,
+                        "header_line_number": header_line,
+                        "positions": positions,
+                    }
+                )
+                lines.append(
+                    read.drop_columns(["line"])
+                    .append_column("line", read["line"])
+                    .add_column(0, "file_index", pa.array([index] * read.num_rows, pa.int64()))
+                )
+            progress(0.7, "Checking every row")
+            rows = _check_rows(db, files, lines, force, config.taxonomy.crime_types, use_lookup)
+            loaded = rows.filter(pc.is_null(rows["reason"]))
+            quarantined = rows.filter(pc.is_valid(rows["reason"]))
+            _count(summary, rows, quarantined)
+            progress(0.8, "Writing months")
+            written, unchanged = _write(root, loaded, before_commit)
+            summary.months_written = [format_month(m) for m in written]
+            summary.months_unchanged = [format_month(m) for m in unchanged]
+            for report in summary.files:
+                if report.problem:
+                    summary.notes.append(f"{report.file}: {report.problem}")
+        progress(0.9, "Updating the monthly tables")
+        if written:
+            build_aggregates(root, months=written, config=config)
+        covered = Database(root, config).query("covered_months", force=None)
+        record_months(summary, [m for m in covered["month_start"].dt.date])
+        counts = pc.value_counts(loaded["district_code"]).to_pylist() if loaded.num_rows else []
+        names = {d.code: d.name for d in config.districts}
+        summary.rows_by_district = dict(
+            sorted(
+                ((names.get(c["values"], c["values"]), c["counts"]) for c in counts),
+                key=lambda item: -item[1],
+            )
+        )
+        summary.seconds = time.perf_counter() - started
+        save_import(
+            root,
+            summary,
+            quarantined.select(["source_file", "line_number", "reason", "line"]).rename_columns(
+                ["file", "line_number", "reason", "line"]
+            ),
+        )
+        progress(1.0, "Done")
+    return summary
+
+
+def _check_rows(
+    db: Database,
+    files: list[dict[str, object]],
+    lines: list[pa.Table],
+    force: str | None,
+    categories: Sequence[str],
+    use_lookup: bool,
+) -> pa.Table:
+    con = db.connection
+    files_table = pa.Table.from_pylist(
+        files,
+        schema=pa.schema(
+            [
+                ("file_index", pa.int64()),
+                ("source_file", pa.string()),
+                ("file_name", pa.string()),
+                ("file_month", pa.string()),
+                ("header_problem", pa.string()),
+                ("header_line_number", pa.int64()),
+                ("positions", pa.list_(pa.int64())),
+            ]
+        ),
+    )
+    lines_table = (
+        pa.concat_tables(lines)
+        if lines
+        else pa.table(
+            {
+                "file_index": pa.array([], pa.int64()),
+                "line_number": pa.array([], pa.int64()),
+                "is_blank": pa.array([], pa.bool_()),
+                "is_well_quoted": pa.array([], pa.bool_()),
+                "fields": pa.array([], pa.list_(pa.string())),
+                "line": pa.array([], pa.string()),
+            }
+        )
+    )
+    load_table(con, "police_uk_files", files_table)
+    load_table(con, "police_uk_lines", lines_table)
+    try:
+        return run_query_arrow(
+            con,
+            "import_police_uk_rows",
+            {
+                "force": force,
+                "header": HEADER,
+                "not_utf8_reason": NOT_UTF8_REASON,
+                "categories": list(categories),
+                "use_lookup": use_lookup,
+            },
+        )
+    finally:
+        con.execute("drop table police_uk_files; drop table police_uk_lines")
+
+
+def _count(summary: ImportSummary, rows: pa.Table, quarantined: pa.Table) -> None:
+    per_file = pc.value_counts(rows["source_file"]).to_pylist() if rows.num_rows else []
+    read = {c["values"]: c["counts"] for c in per_file}
+    for report in summary.files:
+        report.rows_read = int(read.get(report.file, 0))
+        report.reasons = (
+            count_reasons(quarantined, report.file, "source_file") if quarantined.num_rows else {}
+        )
+        report.rows_quarantined = sum(report.reasons.values())
+        report.rows_loaded = report.rows_read - report.rows_quarantined
+    if rows.num_rows:
+        loaded = rows.filter(pc.is_null(rows["reason"]))
+        for report in summary.files:
+            mine = loaded.filter(pc.equal(loaded["source_file"], report.file))
+            report.months = sorted({format_month(m) for m in mine["month_start"].to_pylist()})
+
+
+def _write(
+    root: Path, loaded: pa.Table, before_commit: Callable[[], None] | None
+) -> tuple[list[date], list[date]]:
+    if not loaded.num_rows:
+        if before_commit is not None:
+            before_commit()
+        return [], []
+    records = loaded.select(
+        list(RECORD_SCHEMA.names[:6]) + ["lsoa_code", "latitude", "longitude", "outcome"]
+    )
+    tables: dict[date, pa.Table] = {}
+    for month in sorted(set(loaded["month_start"].to_pylist())):
+        mine = records.filter(pc.equal(records["month_start"], pa.scalar(month, pa.date32())))
+        forces = set(mine["force"].to_pylist())
+        table = _with_flags(mine)
+        kept = _existing_other_forces(root, month, forces)
+        tables[month] = (
+            pa.concat_tables([kept.cast(RECORD_SCHEMA), table]) if kept is not None else table
+        )
+    written = replace_months(root, tables, before_commit=before_commit)
+    return written, [m for m in tables if m not in written]
+
+
+def _with_flags(records: pa.Table) -> pa.Table:
+    """The records with every flag false: data.police.uk publishes none of them."""
+    columns = {}
+    for name in RECORD_SCHEMA.names:
+        if name in records.column_names:
+            columns[name] = records[name]
+        else:
+            columns[name] = pa.array([False] * records.num_rows, pa.bool_())
+    return pa.table(columns).cast(RECORD_SCHEMA)
