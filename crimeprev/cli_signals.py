@@ -1,0 +1,52 @@
+"""`crimeprev signals`: the spike finder's alerts for one month, as the Signals page lists them."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import Any
+
+from crimeprev.cli import FORMATS, checked_period, district_codes, emit, open_data
+from crimeprev.signals import SPIKE_JSON_KEYS, spike_records, spike_report
+
+
+def command_signals(args: argparse.Namespace) -> None:
+    """Print the month's alerts; the threshold and what was tested go to stderr for tables."""
+    db = open_data(args)
+    month = checked_period(db, args.period)
+    codes = district_codes(db, args.district)
+    # SpikesUnavailable is a PeriodError, which `main` reports as one sentence.
+    report = spike_report(db, month, codes)
+    shown = report.alerts[
+        [
+            "measure_id",
+            "district_name",
+            "count_records",
+            "expected_count",
+            "excess_count",
+            "p_value",
+            "reading",
+        ]
+    ].round({"expected_count": 1, "excess_count": 1})
+    if args.format == "table":
+        print(report.threshold_text(), file=sys.stderr)
+        if report.alerts.empty:
+            print("No count is improbably high for its expected level.")
+            return
+    if args.format == "csv" and report.alerts.empty:
+        print(",".join(SPIKE_JSON_KEYS))
+        return
+    emit(shown, spike_records(report), args.format)
+
+
+def register(commands: Any) -> None:
+    """Add the `signals` subcommand."""
+    parser = commands.add_parser(
+        "signals", help="measure x district counts improbably high for the month (spike finder)"
+    )
+    parser.add_argument("--period", required=True, help="the month to test, YYYY-MM")
+    parser.add_argument(
+        "--district", action="append", help="district name or slug; repeat for several"
+    )
+    parser.add_argument("--format", choices=FORMATS, default="table")
+    parser.set_defaults(handler=command_signals)

@@ -1,0 +1,139 @@
+"""The overview's summary in words: which measures rose or fell significantly over the 12 months
+to a period, against the year before and against the pre-Covid baseline.
+
+Every sentence is written from the insight table and its exact test (`crimeprev.significance`):
+a change is only ever called significant when the test says so, and changes that are not are
+named as such, so that a small move is never presented as a trend.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+import pandas as pd
+
+from crimeprev.db import Database
+from crimeprev.insight import insight_table
+from crimeprev.periods import Window, format_pct
+
+DIRECTION_WORDS = {"up": "higher is better", "down": "lower is better"}
+
+
+def _count(value: Any) -> str:
+    return f"{int(value):,}"
+
+
+def _reading(row: Any) -> str:
+    rising = row["diff"] > 0
+    good = rising == (row["improvement"] == "up")
+    return "an improvement" if good else "a concern"
+
+
+def _item(row: Any, with_reading: bool = True) -> str:
+    text = (
+        f"{row['measure_name']} {format_pct(float(row['pct_change']))} "
+        f"({_count(row['comparator_count'])} to {_count(row['current_count'])}"
+    )
+    if with_reading:
+        text += f"; {_reading(row)}"
+    return text + ")"
+
+
+def _join(items: list[str]) -> str:
+    if len(items) <= 1:
+        return "".join(items)
+    return "; ".join(items[:-1]) + " and " + items[-1]
+
+
+def _place_words(db: Database, district_codes: list[str] | None) -> str:
+    if district_codes is None:
+        return "across the force"
+    names = [d.name for d in db.config.districts if d.code in set(district_codes)]
+    return "in " + ", ".join(names)
+
+
+def _by_size(rows: pd.DataFrame) -> pd.DataFrame:
+    return rows.assign(size=rows["pct_change"].abs()).sort_values("size", ascending=False)
+
+
+def _comparison_sentences(rows: pd.DataFrame, heading: str, level_pct: str) -> list[str]:
+    tested = rows[rows["significant"].notna()]
+    untested = rows[rows["significant"].isna()]
+    with_pct = tested[tested["pct_change"].notna()]
+    significant = with_pct[with_pct["significant"].astype(bool)]
+    rises = _by_size(significant[significant["diff"] > 0])
+    falls = _by_size(significant[significant["diff"] < 0])
+    steady = _by_size(with_pct[~with_pct["significant"].astype(bool)])
+    sentences = [
+        f"{heading}: {len(significant)} of the {len(rows)} measures changed significantly "
+        f"(exact test for two counts, {level_pct} level)."
+    ]
+    if len(rises):
+        word = "increase" if len(rises) == 1 else "increases"
+        items = [_item(r) for r in rises.to_dict("records")]
+        sentences.append(f"Significant {word}: {_join(items)}.")
+    if len(falls):
+        word = "decrease" if len(falls) == 1 else "decreases"
+        items = [_item(r) for r in falls.to_dict("records")]
+        sentences.append(f"Significant {word}: {_join(items)}.")
+    if len(steady):
+        items = [_item(r, with_reading=False) for r in steady.to_dict("records")]
+        tail = "this move is" if len(steady) == 1 else "these moves are"
+        sentences.append(
+            f"No significant change: {_join(items)}; {tail} within what chance alone produces."
+        )
+    no_pct = tested[tested["pct_change"].isna()]
+    if len(no_pct):
+        names = ", ".join(no_pct["measure_name"])
+        sentences.append(f"No % change for {names}: the earlier window counted none.")
+    if len(untested):
+        names = ", ".join(untested["measure_name"])
+        sentences.append(f"Not tested, as a window is incomplete in the data: {names}.")
+    return sentences
+
+
+def overview_narrative(
+    db: Database, period: date, district_codes: list[str] | None = None
+) -> list[str]:
+    """The summary paragraphs for the overview (and exports): significant increases and
+    decreases against the year before, then against the pre-Covid baseline, with counts,
+    % changes and whether each move is good news for that measure; then the caveats."""
+    config = db.config
+    table = insight_table(db, period, district_codes=district_codes)
+    if table.empty:
+        return ["There are no measures with counts in the configuration, so nothing to summarise."]
+    current = Window.ending(period, config.window_months)
+    previous = current.shifted(-config.window_months)
+    baseline = Window.ending(config.baseline_end, config.window_months)
+    level_pct = f"{config.signals.significance_level:.0%}"
+    place = _place_words(db, district_codes)
+    paragraphs = [
+        " ".join(
+            _comparison_sentences(
+                table[table["comparison"] == "previous_year"],
+                f"Over the {current.label()} {place}, against the {previous.label()}",
+                level_pct,
+            )
+        ),
+        " ".join(
+            _comparison_sentences(
+                table[table["comparison"] == "baseline"],
+                f"Against the pre-Covid baseline, the {baseline.label()}",
+                level_pct,
+            )
+        ),
+    ]
+    small = table[table["small_counts"].fillna(False).astype(bool)]
+    if len(small):
+        names = ", ".join(dict.fromkeys(small["measure_name"]))
+        paragraphs.append(
+            f"Read with care: {names} counted fewer than {config.signals.small_count} records in "
+            "a window compared, where a few records make a large % change."
+        )
+    paragraphs.append(
+        "A significant change is one the test finds unlikely to be chance if the underlying "
+        "rate had stayed the same; it does not say why the rate moved, and with large counts "
+        "even a small change can be significant."
+    )
+    return paragraphs
