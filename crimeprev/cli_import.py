@@ -103,6 +103,43 @@ def command_import_police_uk(args: argparse.Namespace) -> None:
     run_import(args, work)
 
 
+def command_import_records(args: argparse.Namespace) -> None:
+    from crimeprev.imports.records import import_records
+
+    def work(root: Path, progress: Callable[[float, str], None]) -> ImportSummary:
+        return import_records(
+            root,
+            [Path(p).expanduser() for p in args.paths],
+            Path(args.mapping).expanduser(),
+            progress=progress,
+        )
+
+    run_import(args, work)
+
+
+def command_import_delivery(args: argparse.Namespace) -> None:
+    from crimeprev.config import config_for
+    from crimeprev.imports.delivery import import_delivery, write_template
+
+    if args.template:
+        if args.path:
+            raise UsageError("Give either a tracker to import or --template, not both.")
+        target = Path(args.template).expanduser()
+        try:
+            write_template(target, config_for(data_root(args)))
+        except (ImportFailed, OSError) as error:
+            raise UsageError(str(error)) from error
+        print(f"Wrote the delivery tracker template to {target}.")
+        return
+    if not args.path:
+        raise UsageError("Name the tracker to import (XLSX or CSV), or give --template FILE.")
+
+    def work(root: Path, progress: Callable[[float, str], None]) -> ImportSummary:
+        return import_delivery(root, Path(args.path).expanduser(), progress=progress)
+
+    run_import(args, work)
+
+
 def command_counts(args: argparse.Namespace) -> None:
     db = open_data(args)
     by = [part.strip() for chunk in args.by for part in chunk.split(",") if part.strip()]
@@ -145,6 +182,37 @@ def register(commands: Any) -> None:
     )
     police.add_argument("--format", choices=SUMMARY_FORMATS, default="table")
     police.set_defaults(handler=command_import_police_uk)
+
+    records = sources.add_parser(
+        "records",
+        help="the force's own record extract (CSV, Parquet or XLSX) through a mapping file",
+        description=(
+            "Import a force's own records. The mapping (TOML) names the columns holding the "
+            "month, district, crime type and flags; see examples/force-records-mapping.toml. "
+            "Each month in the extract replaces that month of the force's records; every row "
+            "is loaded or set aside with its reason."
+        ),
+    )
+    records.add_argument("paths", nargs="+", help="the extract: .csv, .parquet or .xlsx files")
+    records.add_argument("--mapping", required=True, help="the mapping file (.toml)")
+    records.add_argument("--format", choices=SUMMARY_FORMATS, default="table")
+    records.set_defaults(handler=command_import_records)
+
+    tracker = sources.add_parser(
+        "delivery",
+        help="the delivery tracker (XLSX or CSV): one row per action and reporting quarter",
+        description=(
+            "Import the delivery tracker, replacing the delivery plan with the rows loaded; "
+            "every row is loaded or set aside with its reason. --template writes an empty "
+            "tracker to fill in."
+        ),
+    )
+    tracker.add_argument("path", nargs="?", help="the tracker: .xlsx or .csv")
+    tracker.add_argument(
+        "--template", metavar="FILE", help="write the tracker template (.xlsx or .csv) instead"
+    )
+    tracker.add_argument("--format", choices=SUMMARY_FORMATS, default="table")
+    tracker.set_defaults(handler=command_import_delivery)
 
     counts = commands.add_parser(
         "counts", help="record counts grouped by month, district, crime type and more"

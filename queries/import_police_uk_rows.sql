@@ -30,7 +30,15 @@ fields as (
         trim(fields[positions[9]]) as lsoa_name,
         trim(fields[positions[10]]) as crime_type,
         nullif(trim(fields[positions[11]]), '') as outcome,
-        list_transform(fields, lambda v: lower(replace(trim(v), ' ', '_'))) as normalised
+        -- Only a line that could be a header is normalised to compare with the header.
+        case
+            when lower(line) like '%crime%id%'
+                then list_transform(fields, lambda v: lower(replace(trim(v), ' ', '_')))
+        end as normalised,
+        case
+            when not $use_lookup::boolean
+                then lower(regexp_extract(trim(fields[positions[9]]), '^(.*) [0-9]{3}[A-Z]$', 1))
+        end as lsoa_place
     from lines
 ),
 
@@ -103,15 +111,11 @@ placed as (
             'X-OUTSIDE'
         ) as district_code
     from ranked as r
-    left join lsoa_lookup as k on $use_lookup::boolean and r.lsoa_code = k.lsoa_code
+    left join lsoa_lookup as k on r.lsoa_code = k.lsoa_code
     left join districts as d_lookup
         on d_lookup.is_force_district and k.lad_code = d_lookup.district_code
     left join districts as d_name
-        on
-            not $use_lookup::boolean
-            and d_name.is_force_district
-            and lower(regexp_extract(r.lsoa_name, '^(.*) [0-9]{3}[A-Z]$', 1))
-            = lower(d_name.district_name)
+        on r.lsoa_place = lower(d_name.district_name) and d_name.is_force_district
 ),
 
 final as (

@@ -27,7 +27,12 @@ split as (
         line_number,
         line,
         trim(line) = '' as is_blank,
-        regexp_extract_all(',' || line, ',("(?:[^"]|"")*"|[^,"]*)', 1) as raw_fields
+        -- A line without quotes splits on commas; only a quoted one needs the pattern.
+        case
+            when contains(line, '"')
+                then regexp_extract_all(',' || line, ',("(?:[^"]|"")*"|[^,"]*)', 1)
+            else string_split(line, ',')
+        end as raw_fields
     from cleaned
     where line <> '' or line_number < (select max(line_number) from cleaned)
 ),

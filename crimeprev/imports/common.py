@@ -20,6 +20,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from crimeprev.periods import format_month, parse_month
+from crimeprev.store import RECORD_SCHEMA, month_partition, replace_months
 
 IMPORTS_FOLDER = "imports"
 LOG_FILE = "log.jsonl"
@@ -207,13 +208,85 @@ def quarantined_rows(root: Path, import_id: str) -> pa.Table:
     return pq.read_table(path)
 
 
-def count_reasons(table: pa.Table, file: str, file_column: str = "file") -> dict[str, int]:
-    """How many rows of one file were set aside for each reason, commonest first."""
-    mine = table.filter(pc.equal(table[file_column], file))
-    counted = Counter(mine["reason"].to_pylist())
-    return dict(counted.most_common())
-
-
 def months_of(values: Iterable[str]) -> list[date]:
     """Months written `YYYY-MM`, as dates."""
     return [parse_month(v) for v in values]
+
+
+BINARY_SNIFF_BYTES = 8192
+
+
+def read_text_file(path: Path, scratch: Path) -> tuple[Path, str | None, str | None]:
+    """The file to read as UTF-8, the file-level problem if it cannot be read at all, and a
+    note when undecodable bytes were replaced so their lines can be set aside."""
+    raw = path.read_bytes()
+    if b"\x00" in raw[:BINARY_SNIFF_BYTES]:
+        return path, "a binary file, not CSV text: nothing could be read", None
+    try:
+        raw.decode("utf-8")
+    except UnicodeDecodeError:
+        repaired = scratch / f"utf8-{uuid.uuid4().hex}.csv"
+        repaired.write_text(raw.decode("utf-8", errors="replace"), encoding="utf-8")
+        return repaired, None, "not UTF-8: lines with undecodable bytes were set aside"
+    return path, None, None
+
+
+def existing_other_forces(root: Path, month: date, forces: set[str]) -> pa.Table | None:
+    """The records already held for `month` from forces other than `forces`: an import
+    replaces only its own force's records in a month."""
+    part = month_partition(root, month) / "part-0.parquet"
+    if not part.is_file():
+        return None
+    kept = pq.read_table(part)
+    mask = pc.invert(pc.is_in(kept["force"], value_set=pa.array(sorted(forces), pa.string())))
+    kept = kept.filter(mask)
+    return kept if kept.num_rows else None
+
+
+def write_record_months(
+    root: Path, records: pa.Table, before_commit: Callable[[], None] | None = None
+) -> tuple[list[date], list[date]]:
+    """Replace each month in `records` (RECORD_SCHEMA columns) as one all-or-nothing change,
+    keeping other forces' records of those months. Returns the months written and the months
+    whose data was already exactly this."""
+    if not records.num_rows:
+        if before_commit is not None:
+            before_commit()
+        return [], []
+    records = records.select(RECORD_SCHEMA.names).cast(RECORD_SCHEMA)
+    tables: dict[date, pa.Table] = {}
+    for month in sorted(set(records["month_start"].to_pylist())):
+        mine = records.filter(pc.equal(records["month_start"], pa.scalar(month, pa.date32())))
+        kept = existing_other_forces(root, month, set(mine["force"].to_pylist()))
+        tables[month] = (
+            pa.concat_tables([kept.cast(RECORD_SCHEMA), mine]) if kept is not None else mine
+        )
+    written = replace_months(root, tables, before_commit=before_commit)
+    return written, [m for m in tables if m not in written]
+
+
+def tally_files(summary: ImportSummary, rows: pa.Table, month_column: str | None = None) -> None:
+    """Fill each file's report from the checked rows (`source_file`, `reason`, and the month
+    column when there is one): rows read, loaded and set aside, reasons, and months loaded."""
+    read = {
+        item["source_file"]: int(item["source_file_count"])
+        for item in rows.group_by("source_file").aggregate([("source_file", "count")]).to_pylist()
+    }
+    quarantined = rows.filter(pc.is_valid(rows["reason"]))
+    reasons: dict[str, dict[str, int]] = {}
+    grouped = quarantined.group_by(["source_file", "reason"]).aggregate([("reason", "count")])
+    for item in grouped.to_pylist():
+        reasons.setdefault(item["source_file"], {})[item["reason"]] = int(item["reason_count"])
+    months: dict[str, list[str]] = {}
+    if month_column is not None:
+        loaded = rows.filter(pc.is_null(rows["reason"]))
+        for item in loaded.group_by(["source_file", month_column]).aggregate([]).to_pylist():
+            months.setdefault(item["source_file"], []).append(format_month(item[month_column]))
+    for report in summary.files:
+        report.rows_read = read.get(report.file, 0)
+        mine = reasons.get(report.file, {})
+        report.reasons = dict(sorted(mine.items(), key=lambda item: -item[1]))
+        report.rows_quarantined = sum(mine.values())
+        report.rows_loaded = report.rows_read - report.rows_quarantined
+        if month_column is not None:
+            report.months = sorted(months.get(report.file, []))

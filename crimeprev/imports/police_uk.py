@@ -17,13 +17,11 @@ import zipfile
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import date
 from pathlib import Path
 
 import duckdb
 import pyarrow as pa
 import pyarrow.compute as pc
-import pyarrow.parquet as pq
 
 from crimeprev.aggregate import build_aggregates
 from crimeprev.config import ConfigError, config_for
@@ -34,20 +32,20 @@ from crimeprev.imports.common import (
     ImportFailed,
     ImportSummary,
     Progress,
-    count_reasons,
     load_table,
     no_progress,
+    read_text_file,
     record_months,
     save_import,
+    tally_files,
+    write_record_months,
 )
 from crimeprev.periods import format_month
 from crimeprev.store import (
     RECORD_SCHEMA,
     has_records,
     import_lock,
-    month_partition,
     recover_interrupted_writes,
-    replace_months,
 )
 
 PROFILE = "police-uk"
@@ -69,7 +67,6 @@ COLUMNS = (
     "Context",
 )
 STREET_FILE = re.compile(r"(?P<month>\d{4}-\d{2})-(?P<force>[a-z0-9-]+)-street\.csv$", re.I)
-BINARY_SNIFF_BYTES = 8192
 
 
 def normalise(name: str) -> str:
@@ -170,21 +167,6 @@ def _header_positions(first_line: str) -> tuple[list[int] | None, str | None]:
     return None, f"the header is not a data.police.uk street-level header (expected {shown})"
 
 
-def _read_text(input_file: InputFile, scratch: Path) -> tuple[Path, str | None, str | None]:
-    """The file to read as UTF-8, the file-level problem if it cannot be read at all, and a
-    note when undecodable bytes were replaced so their lines can be set aside."""
-    raw = input_file.path.read_bytes()
-    if b"\x00" in raw[:BINARY_SNIFF_BYTES]:
-        return input_file.path, "a binary file, not CSV text: nothing could be read", None
-    try:
-        raw.decode("utf-8")
-    except UnicodeDecodeError:
-        repaired = scratch / f"utf8-{abs(hash(input_file.label))}.csv"
-        repaired.write_text(raw.decode("utf-8", errors="replace"), encoding="utf-8")
-        return repaired, None, "not UTF-8: lines with undecodable bytes were set aside"
-    return input_file.path, None, None
-
-
 def _first_line(path: Path) -> str:
     with path.open(encoding="utf-8", errors="replace", newline="") as handle:
         for line in handle:
@@ -250,16 +232,6 @@ def prepare_folder(root: Path) -> None:
     config_for.cache_clear()
 
 
-def _existing_other_forces(root: Path, month: date, forces: set[str]) -> pa.Table | None:
-    part = month_partition(root, month) / "part-0.parquet"
-    if not part.is_file():
-        return None
-    kept = pq.read_table(part)
-    mask = pc.invert(pc.is_in(kept["force"], value_set=pa.array(sorted(forces), pa.string())))
-    kept = kept.filter(mask)
-    return kept if kept.num_rows else None
-
-
 def import_police_uk(
     root: Path,
     paths: Sequence[Path],
@@ -294,7 +266,7 @@ def import_police_uk(
                 progress(0.7 * index / len(inputs), f"Reading {input_file.label}")
                 report = FileReport(file=input_file.label)
                 summary.files.append(report)
-                text_path, problem, note = _read_text(input_file, Path(scratch))
+                text_path, problem, note = read_text_file(input_file.path, Path(scratch))
                 if note:
                     summary.notes.append(f"{input_file.label}: {note}")
                 if problem:
@@ -336,9 +308,12 @@ def import_police_uk(
             rows = _check_rows(db, files, lines, force, config.taxonomy.crime_types, use_lookup)
             loaded = rows.filter(pc.is_null(rows["reason"]))
             quarantined = rows.filter(pc.is_valid(rows["reason"]))
-            _count(summary, rows, quarantined)
+            tally_files(summary, rows, "month_start")
             progress(0.8, "Writing months")
-            written, unchanged = _write(root, loaded, before_commit)
+            columns = [c for c in RECORD_SCHEMA.names if c in loaded.column_names]
+            written, unchanged = write_record_months(
+                root, _with_flags(loaded.select(columns)), before_commit
+            )
             summary.months_written = [format_month(m) for m in written]
             summary.months_unchanged = [format_month(m) for m in unchanged]
             for report in summary.files:
@@ -422,46 +397,6 @@ def _check_rows(
         )
     finally:
         con.execute("drop table police_uk_files; drop table police_uk_lines")
-
-
-def _count(summary: ImportSummary, rows: pa.Table, quarantined: pa.Table) -> None:
-    per_file = pc.value_counts(rows["source_file"]).to_pylist() if rows.num_rows else []
-    read = {c["values"]: c["counts"] for c in per_file}
-    for report in summary.files:
-        report.rows_read = int(read.get(report.file, 0))
-        report.reasons = (
-            count_reasons(quarantined, report.file, "source_file") if quarantined.num_rows else {}
-        )
-        report.rows_quarantined = sum(report.reasons.values())
-        report.rows_loaded = report.rows_read - report.rows_quarantined
-    if rows.num_rows:
-        loaded = rows.filter(pc.is_null(rows["reason"]))
-        for report in summary.files:
-            mine = loaded.filter(pc.equal(loaded["source_file"], report.file))
-            report.months = sorted({format_month(m) for m in mine["month_start"].to_pylist()})
-
-
-def _write(
-    root: Path, loaded: pa.Table, before_commit: Callable[[], None] | None
-) -> tuple[list[date], list[date]]:
-    if not loaded.num_rows:
-        if before_commit is not None:
-            before_commit()
-        return [], []
-    records = loaded.select(
-        list(RECORD_SCHEMA.names[:6]) + ["lsoa_code", "latitude", "longitude", "outcome"]
-    )
-    tables: dict[date, pa.Table] = {}
-    for month in sorted(set(loaded["month_start"].to_pylist())):
-        mine = records.filter(pc.equal(records["month_start"], pa.scalar(month, pa.date32())))
-        forces = set(mine["force"].to_pylist())
-        table = _with_flags(mine)
-        kept = _existing_other_forces(root, month, forces)
-        tables[month] = (
-            pa.concat_tables([kept.cast(RECORD_SCHEMA), table]) if kept is not None else table
-        )
-    written = replace_months(root, tables, before_commit=before_commit)
-    return written, [m for m in tables if m not in written]
 
 
 def _with_flags(records: pa.Table) -> pa.Table:
