@@ -1,0 +1,445 @@
+"""The district map: each force district's count of a measure, coloured by its % change or by
+its rate per 1,000 residents, drawn as tiles placed by the configuration (no file needed) or,
+when the configuration names a GeoJSON or TopoJSON boundary file, as the districts' true shapes;
+and hotspots, the measure's located records counted in square cells.
+
+Records are never drawn one by one. For the strands the configuration marks sensitive, a cell
+with fewer records than its minimum is left off the map.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import altair as alt
+import pandas as pd
+
+from crimeprev.charts import styled
+from crimeprev.config import Config, District, MapSettings, Measure
+from crimeprev.db import Database
+from crimeprev.insight import district_breakdown
+from crimeprev.periods import Window, format_month
+
+METRICS = {"pct_change": "% change", "rate_per_1000": "Rate per 1,000 residents"}
+TILE_SIZE_PX = 92
+SHAPE_WIDTH_PX = 640
+SHAPE_HEIGHT_PX = 480
+
+
+class BoundaryError(ValueError):
+    """The configured boundary file cannot be used; the message says why."""
+
+
+@dataclass(frozen=True)
+class HotspotRule:
+    """How hotspots of one measure are counted, and the rule in words for the page."""
+
+    cell_degrees: float
+    min_count: int
+    sensitive: bool
+
+    def describe(self) -> str:
+        """The rule, as the page states it."""
+        size = f"{self.cell_degrees:g}° of latitude and longitude"
+        if self.sensitive:
+            return (
+                f"Records are counted in square cells of {size}, never drawn one by one. This "
+                f"strand is sensitive: a cell with fewer than {self.min_count} records is left "
+                "off the map, so that no hotspot can point at a household."
+            )
+        return f"Records are counted in square cells of {size}, never drawn one by one."
+
+
+def tile_positions(config: Config) -> dict[str, tuple[int, int]]:
+    """Each force district's (row, column) on the tile map, keyed by district code.
+
+    From `tile_row`/`tile_col` in districts.csv; when a district has none (a data folder's own
+    districts.csv without them), every district is placed on a grid from its centroid."""
+    districts = config.force_districts
+    if all(d.tile_row is not None and d.tile_col is not None for d in districts):
+        return {d.code: (int(d.tile_row or 0), int(d.tile_col or 0)) for d in districts}
+    return _grid_from_centroids(districts)
+
+
+def _grid_from_centroids(districts: Sequence[District]) -> dict[str, tuple[int, int]]:
+    columns = max(1, math.ceil(math.sqrt(len(districts))))
+    # North first, then west to east within each row of the grid.
+    by_latitude = sorted(districts, key=lambda d: (-(d.centroid_latitude or 0.0), d.name))
+    positions = {}
+    for start in range(0, len(by_latitude), columns):
+        row = sorted(by_latitude[start : start + columns], key=lambda d: d.centroid_longitude or 0)
+        for column, district in enumerate(row):
+            positions[district.code] = (start // columns, column)
+    return positions
+
+
+def district_figures(db: Database, measure_id: str, period: date) -> pd.DataFrame:
+    """One row per force district: the measure's count in the 12 months to the period and the
+    12 before, the difference, % change, rate per 1,000 residents and the tile position."""
+    config = db.config
+    breakdown = district_breakdown(db, measure_id, period)
+    positions = tile_positions(config)
+    by_code = {d.code: d for d in config.force_districts}
+    rows = []
+    for row in breakdown.itertuples():
+        district = by_code.get(str(row.district_code))
+        if district is None:
+            continue
+        population = district.population
+        rate = round(1000.0 * int(row.current_count) / population, 2) if population else None
+        tile_row, tile_col = positions[district.code]
+        rows.append(
+            {
+                "district_code": district.code,
+                "district_name": district.name,
+                "district_slug": district.slug,
+                "lpa": district.lpa or "",
+                "population": population,
+                "previous_count": int(row.previous_count),
+                "current_count": int(row.current_count),
+                "diff": int(row.diff),
+                "pct_change": row.pct_change,
+                "rate_per_1000": rate,
+                "tile_row": tile_row,
+                "tile_col": tile_col,
+            }
+        )
+    frame = pd.DataFrame(rows)
+    frame["pct_change"] = frame["pct_change"].astype("Float64")
+    frame["rate_per_1000"] = frame["rate_per_1000"].astype("Float64")
+    return frame.sort_values(["tile_row", "tile_col"]).reset_index(drop=True)
+
+
+def _colour(metric: str, measure: Measure) -> alt.Color:
+    if metric == "pct_change":
+        # Red where the change is bad news for this measure, blue where it is good news.
+        scale = alt.Scale(scheme="redblue", domainMid=0, reverse=measure.improvement == "down")
+    else:
+        scale = alt.Scale(scheme="blues", zero=True)
+    return alt.Color(
+        f"{metric}:Q", title=METRICS[metric], scale=scale, legend=alt.Legend(orient="bottom")
+    )
+
+
+def _tooltip() -> list[alt.Tooltip]:
+    return [
+        alt.Tooltip("district_name:N", title="District"),
+        alt.Tooltip("lpa:N", title="LPA"),
+        alt.Tooltip("current_count:Q", title="12 months to period", format=","),
+        alt.Tooltip("previous_count:Q", title="12 months before", format=","),
+        alt.Tooltip("pct_change:Q", title="% change", format="+.1f"),
+        alt.Tooltip("rate_per_1000:Q", title="Per 1,000 residents", format=".2f"),
+    ]
+
+
+def _value_text(frame: pd.DataFrame, metric: str) -> list[str]:
+    texts = []
+    for value in frame[metric]:
+        if pd.isna(value):
+            texts.append("–")
+        elif metric == "pct_change":
+            texts.append(f"{value:+.1f}%")
+        else:
+            texts.append(f"{value:.2f}")
+    return texts
+
+
+def _district_pick() -> Any:
+    return alt.selection_point(name="district", fields=["district_slug"], on="click")
+
+
+def tile_map_chart(
+    figures: pd.DataFrame, metric: str, measure: Measure, chosen_slugs: Sequence[str] = ()
+) -> alt.LayerChart:
+    """Square tiles, one per district, coloured by the metric and labelled with the district's
+    name and value; a click selects the district (parameter `district`, field
+    `district_slug`). Districts not among `chosen_slugs` are faded when some are chosen."""
+    frame = figures.assign(
+        short_name=[n if len(n) <= 14 else n.split("-")[0][:14] for n in figures["district_name"]],
+        value_text=_value_text(figures, metric),
+        is_chosen=[not chosen_slugs or s in chosen_slugs for s in figures["district_slug"]],
+    )
+    pick = _district_pick()
+    rows = int(frame["tile_row"].max()) + 1
+    columns = int(frame["tile_col"].max()) + 1
+    x = alt.X("tile_col:O", axis=None, scale=alt.Scale(domain=list(range(columns))))
+    y = alt.Y("tile_row:O", axis=None, scale=alt.Scale(domain=list(range(rows))))
+    tiles = (
+        alt.Chart()
+        .mark_rect(cornerRadius=4, stroke="white", strokeWidth=3)
+        .encode(
+            x=x,
+            y=y,
+            color=_colour(metric, measure),
+            opacity=alt.condition("datum.is_chosen", alt.value(1.0), alt.value(0.3)),
+            tooltip=_tooltip(),
+        )
+        .add_params(pick)
+    )
+    names = (
+        alt.Chart()
+        .mark_text(dy=-9, fontSize=11, fontWeight="bold")
+        .encode(x=x, y=y, text="short_name:N", tooltip=_tooltip())
+    )
+    values = (
+        alt.Chart()
+        .mark_text(dy=9, fontSize=11)
+        .encode(x=x, y=y, text="value_text:N", tooltip=_tooltip())
+    )
+    return styled(
+        alt.LayerChart(
+            layer=[tiles, names, values],
+            data=frame,
+            width=alt.Step(TILE_SIZE_PX),
+            height=alt.Step(TILE_SIZE_PX),
+        )
+    )
+
+
+def _signed_area(ring: list[list[float]]) -> float:
+    return sum(
+        x0 * y1 - x1 * y0
+        for (x0, y0, *_), (x1, y1, *_) in zip(ring, ring[1:] + ring[:1], strict=True)
+    )
+
+
+def _rewound(geometry: dict[str, Any]) -> dict[str, Any]:
+    """Rings in the winding d3 (and so Vega) expects: outer rings clockwise, holes not;
+    RFC 7946 GeoJSON winds them the other way, which Vega would fill as the rest of the globe."""
+
+    def polygon(rings: list[list[list[float]]]) -> list[list[list[float]]]:
+        fixed = []
+        for index, ring in enumerate(rings):
+            clockwise = _signed_area(ring) < 0
+            wanted = index == 0
+            fixed.append(ring if clockwise == wanted else ring[::-1])
+        return fixed
+
+    if geometry["type"] == "Polygon":
+        return {"type": "Polygon", "coordinates": polygon(geometry["coordinates"])}
+    if geometry["type"] == "MultiPolygon":
+        return {
+            "type": "MultiPolygon",
+            "coordinates": [polygon(p) for p in geometry["coordinates"]],
+        }
+    raise BoundaryError(f"A district's shape is a {geometry['type']}, not a polygon.")
+
+
+def _topojson_features(topology: dict[str, Any], object_name: str | None) -> list[dict[str, Any]]:
+    objects = topology.get("objects")
+    if not isinstance(objects, dict) or not objects:
+        raise BoundaryError("The TopoJSON file has no objects.")
+    name = object_name or next(iter(objects))
+    if name not in objects:
+        raise BoundaryError(
+            f"The TopoJSON file has no object '{name}' (it has {', '.join(objects)})."
+        )
+    transform = topology.get("transform")
+    scale, translate = (
+        (transform["scale"], transform["translate"]) if transform else ((1, 1), (0, 0))
+    )
+    arcs = []
+    for arc in topology["arcs"]:
+        x = y = 0
+        points = []
+        for position in arc:
+            if transform:
+                x, y = x + position[0], y + position[1]
+            else:
+                x, y = position[0], position[1]
+            points.append(
+                [round(x * scale[0] + translate[0], 6), round(y * scale[1] + translate[1], 6)]
+            )
+        arcs.append(points)
+
+    def ring(indexes: list[int]) -> list[list[float]]:
+        points: list[list[float]] = []
+        for index in indexes:
+            arc = arcs[index] if index >= 0 else arcs[~index][::-1]
+            points.extend(arc if not points else arc[1:])
+        return points
+
+    features = []
+    for geometry in objects[name].get("geometries", []):
+        kind = geometry.get("type")
+        if kind == "Polygon":
+            coordinates: Any = [ring(r) for r in geometry["arcs"]]
+        elif kind == "MultiPolygon":
+            coordinates = [[ring(r) for r in polygon] for polygon in geometry["arcs"]]
+        else:
+            continue
+        features.append(
+            {
+                "type": "Feature",
+                "properties": geometry.get("properties") or {},
+                "geometry": {"type": kind, "coordinates": coordinates},
+            }
+        )
+    return features
+
+
+@cache
+def _read_boundaries(
+    path: Path, modified_ns: int, code_property: str, object_name: str | None
+) -> tuple[dict[str, dict[str, Any]], str]:
+    try:
+        raw = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
+        raise BoundaryError(
+            f"The boundary file {path} cannot be read as JSON ({error})."
+        ) from error
+    if not isinstance(raw, dict):
+        raise BoundaryError(f"The boundary file {path} is not GeoJSON or TopoJSON.")
+    if raw.get("type") == "Topology":
+        features, kind = _topojson_features(raw, object_name), "TopoJSON"
+    elif raw.get("type") == "FeatureCollection":
+        features, kind = list(raw.get("features") or []), "GeoJSON"
+    else:
+        raise BoundaryError(
+            f"The boundary file {path} is neither a GeoJSON FeatureCollection nor a TopoJSON "
+            "Topology."
+        )
+    shapes = {}
+    for feature in features:
+        code = (feature.get("properties") or {}).get(code_property)
+        if code is not None and feature.get("geometry"):
+            shapes[str(code)] = _rewound(feature["geometry"])
+    if not shapes:
+        raise BoundaryError(
+            f"No shape in {path} has the property '{code_property}'; set code_property in "
+            "[map] to the property holding the district's ONS code."
+        )
+    return shapes, kind
+
+
+def load_boundaries(settings: MapSettings, codes: Sequence[str]) -> tuple[dict[str, Any], str]:
+    """The shapes of the districts `codes` from the configured boundary file, keyed by code,
+    and the file's kind (`GeoJSON` or `TopoJSON`). Raises `BoundaryError` when the file is
+    missing, unreadable, or lacks a district."""
+    path = settings.boundaries
+    if path is None:
+        raise BoundaryError("No boundary file is configured ([map] boundaries).")
+    if not path.is_file():
+        raise BoundaryError(f"The boundary file {path} named in [map] does not exist.")
+    shapes, kind = _read_boundaries(
+        path, path.stat().st_mtime_ns, settings.code_property, settings.topojson_object
+    )
+    missing = [code for code in codes if code not in shapes]
+    if missing:
+        raise BoundaryError(
+            f"The boundary file {path} has no shape for {', '.join(missing)} "
+            f"(property {settings.code_property})."
+        )
+    return {code: shapes[code] for code in codes}, kind
+
+
+def choropleth_chart(
+    figures: pd.DataFrame,
+    shapes: dict[str, Any],
+    metric: str,
+    measure: Measure,
+    chosen_slugs: Sequence[str] = (),
+    hotspots: pd.DataFrame | None = None,
+) -> alt.LayerChart:
+    """The districts' true shapes coloured by the metric, with the hotspot cells on top when
+    given; a click on a district selects it (parameter `district`, field `district_slug`)."""
+    features = []
+    for row in figures.to_dict("records"):
+        value = row[metric]
+        features.append(
+            {
+                "type": "Feature",
+                "geometry": shapes[row["district_code"]],
+                "properties": {},
+                **{k: (None if pd.isna(v) else v) for k, v in row.items() if k != "population"},
+                "is_chosen": not chosen_slugs or row["district_slug"] in chosen_slugs,
+                metric: None if pd.isna(value) else float(value),
+            }
+        )
+    pick = _district_pick()
+    projection = alt.Projection(type="mercator")
+    districts = (
+        alt.Chart({"values": features})
+        .mark_geoshape(stroke="white", strokeWidth=1.5)
+        .encode(
+            color=_colour(metric, measure),
+            opacity=alt.condition("datum.is_chosen", alt.value(1.0), alt.value(0.3)),
+            tooltip=_tooltip(),
+        )
+        .add_params(pick)
+    )
+    layers: list[Any] = [districts]
+    if hotspots is not None and not hotspots.empty:
+        layers.append(_hotspot_layer(hotspots))
+    return styled(
+        alt.LayerChart(
+            layer=layers, width=SHAPE_WIDTH_PX, height=SHAPE_HEIGHT_PX, projection=projection
+        )
+    )
+
+
+def _hotspot_layer(hotspots: pd.DataFrame) -> alt.Chart:
+    layer: alt.Chart = (
+        alt.Chart(hotspots)
+        .mark_circle(color="#000000", opacity=0.55, stroke="white", strokeWidth=0.5)
+        .encode(
+            longitude="longitude:Q",
+            latitude="latitude:Q",
+            size=alt.Size(
+                "count_records:Q",
+                title="Records in the cell",
+                scale=alt.Scale(range=[8, 400]),
+                legend=alt.Legend(orient="bottom"),
+            ),
+            tooltip=[alt.Tooltip("count_records:Q", title="Records in the cell", format=",")],
+        )
+    )
+    return layer
+
+
+def hotspot_chart(hotspots: pd.DataFrame) -> alt.Chart:
+    """Hotspot cells on their own (no boundaries configured): circles at each cell's centre,
+    sized by its count, on a Mercator projection."""
+    chart: alt.Chart = _hotspot_layer(hotspots).properties(
+        width=SHAPE_WIDTH_PX, height=SHAPE_HEIGHT_PX, projection=alt.Projection(type="mercator")
+    )
+    return styled(chart)
+
+
+def hotspot_rule(config: Config, measure: Measure) -> HotspotRule:
+    """The cell size and minimum count for a measure's hotspots (sensitive strands keep only
+    cells with at least the configured minimum)."""
+    settings = config.map
+    sensitive = measure.strand_id in settings.sensitive_strands
+    return HotspotRule(
+        cell_degrees=settings.hotspot_cell_degrees,
+        min_count=settings.sensitive_min_count if sensitive else 1,
+        sensitive=sensitive,
+    )
+
+
+def hotspot_cells(
+    db: Database,
+    measure_id: str,
+    window: Window,
+    district_codes: Sequence[str] | None = None,
+) -> pd.DataFrame:
+    """The measure's located records in the window counted per square cell: `latitude,
+    longitude` (the cell's centre) and `count_records`, cells under the rule's minimum left
+    out."""
+    rule = hotspot_rule(db.config, db.config.measure(measure_id))
+    return db.query(
+        "map_hotspot_cells",
+        measure_id=measure_id,
+        months=[format_month(m) for m in window.months],
+        district_codes=list(district_codes) if district_codes else None,
+        cell_degrees=rule.cell_degrees,
+        min_count=rule.min_count,
+    )

@@ -1,0 +1,99 @@
+-- one row: the records of the chosen measures or crime types in one value of the breakdown and one month
+with chosen as (
+    select
+        r.month_start,
+        r.record_kind,
+        r.crime_type,
+        r.outcome,
+        r.is_knife_enabled,
+        r.is_domestic_abuse,
+        r.is_hate_crime,
+        r.is_night_time_economy,
+        r.is_online,
+        r.is_child_sexual_abuse,
+        case $dimension::varchar
+            when 'district' then coalesce(d.district_name, r.district_code)
+            when 'lpa' then coalesce(d.lpa, $missing_label::varchar)
+            when 'crime_type' then r.crime_type
+            when 'outcome' then coalesce(r.outcome, $missing_label::varchar)
+            when 'lsoa' then coalesce(r.lsoa_code, $missing_label::varchar)
+            when 'record_kind' then r.record_kind
+        end as dimension_value
+    from records as r
+    left join districts as d on r.district_code = d.district_code
+    where
+        list_contains($months::varchar[], r.month)
+        and (
+            $district_codes::varchar[] is null
+            or list_contains($district_codes::varchar[], r.district_code)
+        )
+        and (
+            $drill_crime_type::varchar is null or r.crime_type = $drill_crime_type::varchar
+        )
+        and (
+            $drill_outcome::varchar is null
+            or coalesce(r.outcome, $missing_label::varchar) = $drill_outcome::varchar
+        )
+        and (
+            $drill_lsoa::varchar is null
+            or coalesce(r.lsoa_code, $missing_label::varchar) = $drill_lsoa::varchar
+        )
+        and (
+            $drill_record_kind::varchar is null or r.record_kind = $drill_record_kind::varchar
+        )
+        and (
+            $crime_types::varchar[] is null
+            or list_contains($crime_types::varchar[], r.crime_type)
+        )
+),
+
+record_groups as (
+    select
+        month_start,
+        dimension_value,
+        record_kind,
+        crime_type,
+        outcome,
+        list_filter(
+            [
+                case when is_knife_enabled then 'is_knife_enabled' end,
+                case when is_domestic_abuse then 'is_domestic_abuse' end,
+                case when is_hate_crime then 'is_hate_crime' end,
+                case when is_night_time_economy then 'is_night_time_economy' end,
+                case when is_online then 'is_online' end,
+                case when is_child_sexual_abuse then 'is_child_sexual_abuse' end
+            ],
+            lambda flag: flag is not null
+        ) as flags,
+        count(*) as count_records
+    from chosen
+    group by all
+),
+
+-- A group counts once however many of the chosen measures count it.
+final as (
+    select
+        g.dimension_value,
+        g.month_start,
+        sum(g.count_records)::bigint as count_records
+    from record_groups as g
+    where
+        $measure_ids::varchar[] is null
+        or exists (
+            select 1
+            from measures as m
+            where
+                list_contains($measure_ids::varchar[], m.measure_id)
+                and g.record_kind = m.rule_record_kind
+                and (
+                    len(m.rule_crime_types) = 0
+                    or list_contains(m.rule_crime_types, g.crime_type)
+                )
+                and list_has_all(g.flags, m.rule_flags)
+                and (len(m.rule_outcomes) = 0 or list_contains(m.rule_outcomes, g.outcome))
+        )
+    group by all
+)
+
+select * from final
+order by dimension_value, month_start
