@@ -234,3 +234,117 @@ def delivery_chart(status: pd.DataFrame) -> alt.Chart:
         .properties(height=alt.Step(24))
     )
     return styled(chart)
+
+
+SPC_COMMON_GREY = "#7F7F7F"
+SPC_POINT_COLOURS = {"common_cause": SPC_COMMON_GREY, "improvement": BLUE, "concern": ORANGE}
+
+
+def spc_chart(table: pd.DataFrame, title: str = "", unit: str = "records") -> alt.LayerChart:
+    """An XmR chart as Making Data Count draws it, from `crimeprev.spc.spc_table`: the monthly
+    counts joined by a line, each point grey (common cause), blue (improvement) or orange
+    (concern); the mean as a solid line and the process limits dashed, each segment after a
+    rebase with its own, and a rule marking where limits were rebased."""
+    from crimeprev.spc import POINT_LABELS
+
+    frame = table.copy()
+    frame["month_label"] = [month_label(pd.Timestamp(m).date()) for m in frame["month_start"]]
+    x = alt.X(
+        "yearmonth(month_start):T",
+        title=None,
+        axis=alt.Axis(format="%b %y", labelAngle=-45, tickCount={"interval": "month", "step": 3}),
+    )
+    tooltip = [
+        alt.Tooltip("month_label:N", title="Month"),
+        alt.Tooltip("count_records:Q", title=unit.capitalize(), format=","),
+        alt.Tooltip("mean:Q", title="Mean", format=",.1f"),
+        alt.Tooltip("lower_limit:Q", title="Lower process limit", format=",.1f"),
+        alt.Tooltip("upper_limit:Q", title="Upper process limit", format=",.1f"),
+        alt.Tooltip("point_label:N", title="Variation"),
+        alt.Tooltip("rules:N", title="Rules broken"),
+    ]
+    kinds = list(SPC_POINT_COLOURS)
+    colour = alt.Color(
+        "point_label:N",
+        scale=alt.Scale(
+            domain=[POINT_LABELS[k] for k in kinds], range=[SPC_POINT_COLOURS[k] for k in kinds]
+        ),
+        legend=LEGEND,
+    )
+    base = alt.Chart()
+    line = base.mark_line(color="#BBBBBB", strokeWidth=1.5).encode(
+        x=x, y=alt.Y("count_records:Q", title=unit.capitalize(), scale=alt.Scale(zero=False))
+    )
+    points = base.mark_circle(size=55, opacity=1).encode(
+        x=x, y="count_records:Q", color=colour, tooltip=tooltip
+    )
+    mean = base.mark_line(color="#31333F", strokeWidth=1.5).encode(
+        x=x, y="mean:Q", detail="segment:N"
+    )
+    limits = [
+        base.mark_line(color="#555555", strokeDash=[5, 4], strokeWidth=1.2).encode(
+            x=x, y=f"{field}:Q", detail="segment:N"
+        )
+        for field in ("upper_limit", "lower_limit")
+    ]
+    rebases = (
+        base.transform_window(first="row_number()", groupby=["segment"])
+        .transform_filter("datum.first == 1 && datum.segment > 0")
+        .mark_rule(color="#555555", strokeDash=[2, 2])
+        .encode(x=x, tooltip=[alt.Tooltip("month_label:N", title="Limits rebased at")])
+    )
+    heading = alt.Title(title) if title else alt.Undefined
+    return styled(
+        alt.LayerChart(
+            layer=[*limits, mean, line, points, rebases], data=frame, height=HEIGHT, title=heading
+        )
+    )
+
+
+RECORD_KIND_LABELS = {"crime": "Crimes", "incident": "Incidents", "asb": "Anti-social behaviour"}
+
+
+def coverage_chart(monthly: pd.DataFrame) -> alt.LayerChart:
+    """Records per month, stacked by kind, with each month missing from the data shaded and
+    labelled rather than drawn as a zero."""
+    frame = monthly.assign(
+        kind_label=[RECORD_KIND_LABELS.get(k, k) if k else "" for k in monthly["record_kind"]],
+    )
+    x = alt.X(
+        "yearmonth(month_start):T",
+        title=None,
+        axis=alt.Axis(format="%b %y", labelAngle=-45, tickCount={"interval": "month", "step": 3}),
+    )
+    kinds = [k for k in RECORD_KIND_LABELS.values() if k in set(frame["kind_label"])]
+    bars = (
+        alt.Chart()
+        .transform_filter("datum.is_covered")
+        .mark_bar()
+        .encode(
+            x=x,
+            y=alt.Y("sum(count_records):Q", title="Records", axis=alt.Axis(format=",d")),
+            color=alt.Color(
+                "kind_label:N",
+                scale=alt.Scale(domain=kinds, range=list(PALETTE[: len(kinds)])),
+                legend=LEGEND,
+            ),
+            tooltip=[
+                alt.Tooltip("month_label:N", title="Month"),
+                alt.Tooltip("kind_label:N", title="Kind"),
+                alt.Tooltip("sum(count_records):Q", title="Records", format=","),
+            ],
+        )
+    )
+    missing = alt.Chart().transform_filter("!datum.is_covered")
+    shading = (
+        missing.transform_calculate(note="'No data for this month'")
+        .mark_rect(color=GAP_FILL)
+        .encode(
+            x=x,
+            tooltip=[alt.Tooltip("month_label:N", title="Month"), alt.Tooltip("note:N", title="")],
+        )
+    )
+    labels = missing.mark_text(text="no data", angle=270, color="#666666", fontSize=11).encode(
+        x=alt.X("yearmonth(month_start):T", bandPosition=0.5), y=alt.value(HEIGHT / 2)
+    )
+    return styled(alt.LayerChart(layer=[shading, bars, labels], data=frame, height=HEIGHT))

@@ -24,7 +24,11 @@ FORMATS = ("table", "csv", "json")
 
 # Modules that add their own subcommands: each defines `register(commands)`, which calls
 # `commands.add_parser(...)` and sets `handler` on the parser it adds.
-COMMAND_MODULES: tuple[str, ...] = ()
+COMMAND_MODULES: tuple[str, ...] = (
+    "crimeprev.cli_signals",
+    "crimeprev.cli_import",
+    "crimeprev.cli_report",
+)
 
 
 class UsageError(Exception):
@@ -87,7 +91,12 @@ def command_insight(args: argparse.Namespace) -> None:
         raise UsageError(f"Unknown strand '{args.strand}'. Known strands: {known}.")
     codes = district_codes(db, args.district)
     table = insight.insight_table(db, period, args.strand, codes)
-    shown = table.assign(pct=[format_pct(p) for p in table["pct_change"]])[
+    from crimeprev.significance import format_p_value
+
+    shown = table.assign(
+        pct=[format_pct(p) for p in table["pct_change"]],
+        p=[None if pd.isna(v) else format_p_value(v) for v in table["p_value"]],
+    )[
         [
             "strand",
             "measure",
@@ -99,6 +108,9 @@ def command_insight(args: argparse.Namespace) -> None:
             "diff",
             "pct",
             "complete",
+            "p",
+            "significant",
+            "small_counts",
         ]
     ]
     emit(shown, insight.insight_records(table), args.format)
@@ -178,4 +190,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    # Run the module under its own name, so that subcommand modules share its exceptions.
+    from crimeprev import cli
+
+    sys.exit(cli.main())

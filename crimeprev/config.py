@@ -59,6 +59,8 @@ class Measure:
     improvement: str
     definition: str
     rule: Rule
+    # Set when the data holds no direct measure and a related count stands in for it.
+    proxy_note: str | None = None
 
 
 @dataclass(frozen=True)
@@ -70,6 +72,8 @@ class Strand:
     group: str
     lead_role: str
     measures: tuple[Measure, ...] = field(default_factory=tuple)
+    # Set when the data in this folder cannot measure the strand at all, saying why.
+    not_supported: str | None = None
 
 
 @dataclass(frozen=True)
@@ -84,6 +88,9 @@ class District:
     centroid_latitude: float | None
     centroid_longitude: float | None
     is_force_district: bool
+    # Where the district sits on the tile map (row 0 at the top); None when not placed.
+    tile_row: int | None = None
+    tile_col: int | None = None
 
 
 @dataclass(frozen=True)
@@ -97,6 +104,37 @@ class Taxonomy:
     delivery_statuses: tuple[str, ...]
 
 
+SENSITIVE_STRANDS = ("rape", "child-abuse-cse", "domestic-abuse")
+
+
+@dataclass(frozen=True)
+class MapSettings:
+    """How the district map is drawn (`[map]`): an optional boundary file, and how hotspots
+    of sensitive strands are kept from pointing at anyone."""
+
+    # A GeoJSON or TopoJSON file of the districts; relative paths are read from the folder of
+    # the strategy.toml that names it.
+    boundaries: Path | None = None
+    code_property: str = "LAD13CD"
+    # For TopoJSON: which object holds the districts (the first one when not given).
+    topojson_object: str | None = None
+    hotspot_cell_degrees: float = 0.02
+    sensitive_strands: tuple[str, ...] = SENSITIVE_STRANDS
+    sensitive_min_count: int = 10
+
+
+@dataclass(frozen=True)
+class Signals:
+    """The thresholds of the statistics that say whether a change is real (`[signals]`)."""
+
+    significance_level: float = 0.05
+    small_count: int = 20
+    spike_family_alpha: float = 0.05
+    spike_min_excess: int = 5
+    spike_history_months: int = 36
+    spike_min_history_months: int = 12
+
+
 @dataclass(frozen=True)
 class Config:
     """Everything the strategy's configuration says, validated."""
@@ -108,6 +146,11 @@ class Config:
     window_months: int
     delivery_window_months: int
     fingerprint: str
+    # Which kind of data the configuration is written for, and that data's source in words.
+    profile: str = "force-records"
+    source: str = "The force's own crime and incident records"
+    signals: Signals = field(default_factory=Signals)
+    map: MapSettings = field(default_factory=MapSettings)
 
     @property
     def measures(self) -> tuple[Measure, ...]:
@@ -165,6 +208,15 @@ def _require(table: dict[str, Any], key: str, where: str) -> str:
     if not isinstance(value, str) or not value.strip():
         raise ConfigError(f"{where}: '{key}' is missing or empty.")
     return value
+
+
+def _optional_text(table: dict[str, Any], key: str, where: str) -> str | None:
+    value = table.get(key)
+    if value is None:
+        return None
+    if not isinstance(value, str) or not value.strip():
+        raise ConfigError(f"{where}: '{key}' must be a sentence when it is given.")
+    return value.strip()
 
 
 def _load_taxonomy(path: Path) -> Taxonomy:
@@ -228,6 +280,7 @@ def _load_strands(raw: dict[str, Any], path: Path, taxonomy: Taxonomy) -> tuple[
                     improvement=improvement,
                     definition=_require(measure_raw, "definition", measure_where),
                     rule=_load_rule(measure_raw.get("rule"), measure_where, taxonomy),
+                    proxy_note=_optional_text(measure_raw, "proxy", measure_where),
                 )
             )
         strands.append(
@@ -237,6 +290,7 @@ def _load_strands(raw: dict[str, Any], path: Path, taxonomy: Taxonomy) -> tuple[
                 group=_require(entry, "group", where),
                 lead_role=_require(entry, "lead_role", where),
                 measures=tuple(measures),
+                not_supported=_optional_text(entry, "not_supported", where),
             )
         )
     if not strands:
@@ -276,6 +330,8 @@ def _load_districts(path: Path) -> tuple[District, ...]:
                         row.get("centroid_longitude", ""), float, where
                     ),
                     is_force_district=row.get("is_force_district", "").strip().lower() == "true",
+                    tile_row=_optional_number(row.get("tile_row") or "", int, where),
+                    tile_col=_optional_number(row.get("tile_col") or "", int, where),
                 )
             )
         except AttributeError as error:
@@ -284,9 +340,125 @@ def _load_districts(path: Path) -> tuple[District, ...]:
         values = [getattr(d, attribute) for d in districts]
         if len(set(values)) != len(values):
             raise ConfigError(f"{path}: a district {attribute} is used twice.")
+    _check_tiles(districts, path)
     if not any(d.is_force_district for d in districts):
         raise ConfigError(f"{path}: no district is marked is_force_district = true.")
     return tuple(districts)
+
+
+def _check_tiles(districts: list[District], path: Path) -> None:
+    placed = []
+    for district in districts:
+        position = (district.tile_row, district.tile_col)
+        if position == (None, None):
+            continue
+        if None in position or min(p for p in position if p is not None) < 0:
+            raise ConfigError(
+                f"{path}: {district.name} needs both tile_row and tile_col, each 0 or more."
+            )
+        placed.append(position)
+    if len(set(placed)) != len(placed):
+        raise ConfigError(f"{path}: two districts share a tile_row and tile_col.")
+
+
+def _load_map(raw: Any, path: Path, strand_ids: set[str]) -> MapSettings:
+    if raw is None:
+        raw = {}
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{path}: [map] must be a table of settings.")
+    known = set(MapSettings.__dataclass_fields__)
+    unknown = set(raw) - known
+    if unknown:
+        raise ConfigError(f"{path}: [map] has unknown settings {sorted(unknown)}.")
+    boundaries = raw.get("boundaries")
+    if boundaries is not None and (not isinstance(boundaries, str) or not boundaries.strip()):
+        raise ConfigError(f"{path}: [map] boundaries must name a file.")
+    # Leaving the list out keeps the shipped protection; only an explicit list changes it.
+    default_sensitive = [s for s in SENSITIVE_STRANDS if s in strand_ids]
+    sensitive = _strings(
+        raw.get("sensitive_strands", default_sensitive), f"{path}: [map] sensitive_strands"
+    )
+    unknown_strands = sorted(set(sensitive) - strand_ids)
+    if unknown_strands:
+        raise ConfigError(
+            f"{path}: [map] sensitive_strands names unknown strands {unknown_strands}."
+        )
+    cell = raw.get("hotspot_cell_degrees", MapSettings.hotspot_cell_degrees)
+    if isinstance(cell, bool) or not isinstance(cell, int | float) or not 0 < cell <= 1:
+        raise ConfigError(
+            f"{path}: [map] hotspot_cell_degrees must be a number above 0, at most 1."
+        )
+    minimum = raw.get("sensitive_min_count", MapSettings.sensitive_min_count)
+    if isinstance(minimum, bool) or not isinstance(minimum, int) or minimum < 1:
+        raise ConfigError(f"{path}: [map] sensitive_min_count must be a whole number, 1 or more.")
+    texts = {}
+    for name in ("code_property", "topojson_object"):
+        value = raw.get(name)
+        if value is not None and (not isinstance(value, str) or not value.strip()):
+            raise ConfigError(f"{path}: [map] {name} must be a name.")
+        texts[name] = value
+    return MapSettings(
+        boundaries=path.parent / boundaries.strip() if boundaries else None,
+        code_property=texts["code_property"] or MapSettings.code_property,
+        topojson_object=texts["topojson_object"],
+        hotspot_cell_degrees=float(cell),
+        sensitive_strands=sensitive,
+        sensitive_min_count=minimum,
+    )
+
+
+def _load_signals(raw: Any, path: Path) -> Signals:
+    if raw is None:
+        return Signals()
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{path}: [signals] must be a table of settings.")
+    defaults = Signals()
+    unknown = set(raw) - set(defaults.__dataclass_fields__)
+    if unknown:
+        raise ConfigError(f"{path}: [signals] has unknown settings {sorted(unknown)}.")
+    values: dict[str, Any] = {}
+    for name in defaults.__dataclass_fields__:
+        default = getattr(defaults, name)
+        value = raw.get(name, default)
+        if isinstance(default, float):
+            if isinstance(value, bool) or not isinstance(value, int | float) or not 0 < value < 1:
+                raise ConfigError(f"{path}: [signals] {name} must be a number between 0 and 1.")
+            value = float(value)
+        elif isinstance(value, bool) or not isinstance(value, int) or value < 0:
+            raise ConfigError(f"{path}: [signals] {name} must be a whole number, 0 or more.")
+        values[name] = value
+    signals = Signals(**values)
+    if not 1 <= signals.spike_min_history_months <= signals.spike_history_months:
+        raise ConfigError(
+            f"{path}: [signals] spike_min_history_months must be at least 1 and at most "
+            "spike_history_months."
+        )
+    return signals
+
+
+def _extended(strategy: dict[str, Any], path: Path) -> dict[str, Any]:
+    """A strategy that `extends = "default"`: the default strands, each strand's measures
+    replaced by the file's `strand_overrides.<id>`, its other settings over the default's."""
+    base_name = strategy.get("extends")
+    if base_name is None:
+        return strategy
+    if base_name != "default":
+        raise ConfigError(f"{path}: 'extends' can only name \"default\", not {base_name!r}.")
+    base = _read_toml(DEFAULT_CONFIG_DIR / "strategy.toml")
+    overrides = strategy.get("strand_overrides", {})
+    known = {entry.get("id") for entry in base.get("strands", [])}
+    unknown = sorted(set(overrides) - known)
+    if unknown:
+        raise ConfigError(f"{path}: strand_overrides names unknown strands {unknown}.")
+    strands = []
+    for entry in base.get("strands", []):
+        override = overrides.get(entry.get("id"))
+        if override is not None:
+            entry = {k: v for k, v in entry.items() if k not in ("measures", "not_supported")}
+            entry |= override
+        strands.append(entry)
+    merged = base | {k: v for k, v in strategy.items() if k not in ("extends", "strand_overrides")}
+    return merged | {"strands": strands}
 
 
 def config_fingerprint(folder: Path | None = None) -> str:
@@ -294,6 +466,8 @@ def config_fingerprint(folder: Path | None = None) -> str:
     digest = hashlib.sha256()
     for name in CONFIG_FILES:
         digest.update(_config_file(name, folder).read_bytes())
+    # A strategy may extend the default one, so the default always counts.
+    digest.update((DEFAULT_CONFIG_DIR / "strategy.toml").read_bytes())
     return digest.hexdigest()[:16]
 
 
@@ -301,7 +475,7 @@ def load_config(folder: Path | None = None) -> Config:
     """Read and validate the configuration, preferring files in `folder` over the defaults."""
     paths = {name: _config_file(name, folder) for name in CONFIG_FILES}
     taxonomy = _load_taxonomy(paths["taxonomy.toml"])
-    strategy = _read_toml(paths["strategy.toml"])
+    strategy = _extended(_read_toml(paths["strategy.toml"]), paths["strategy.toml"])
     periods = strategy.get("periods", {})
     try:
         baseline_end = parse_month(str(periods.get("baseline_end", "2019-12")))
@@ -315,6 +489,14 @@ def load_config(folder: Path | None = None) -> Config:
         window_months=int(periods.get("window_months", 12)),
         delivery_window_months=int(periods.get("delivery_window_months", 6)),
         fingerprint=config_fingerprint(folder),
+        signals=_load_signals(strategy.get("signals"), paths["strategy.toml"]),
+        map=_load_map(
+            strategy.get("map"),
+            paths["strategy.toml"],
+            {str(entry.get("id")) for entry in strategy.get("strands", [])},
+        ),
+        profile=str(strategy.get("profile", "force-records")),
+        source=str(strategy.get("source", "The force's own crime and incident records")),
     )
 
 

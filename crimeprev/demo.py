@@ -31,11 +31,12 @@ import pyarrow.compute as pc
 
 from crimeprev.aggregate import build_aggregates
 from crimeprev.config import Config, Measure, load_config
+from crimeprev.imports.common import FileReport, ImportSummary, record_months, save_import
 from crimeprev.periods import add_months, format_month, months_between, parse_month, round_half_up
 from crimeprev.store import RECORD_SCHEMA, write_month
 
 CALIBRATION_PATH = Path(__file__).with_name("demo_calibration.toml")
-DEMO_FOLDERS = ("records", "delivery", "activity", "commentary")
+DEMO_FOLDERS = ("records", "delivery", "activity", "commentary", "imports")
 KM_PER_DEGREE = 111.32
 DAYS_PER_MONTH = 365.25 / 12
 
@@ -458,6 +459,31 @@ def _sample_rows(codes: IntArray, probabilities: FloatArray, rng: np.random.Gene
     return clipped
 
 
+def _apply_local_events(
+    cal: _Calibration,
+    month: IntArray,
+    crime_type: IntArray,
+    district: IntArray,
+    rng: np.random.Generator,
+) -> None:
+    """Move each local event's records into its district from the others, in its month: one
+    district stands out while every force-wide figure stays as calibrated."""
+    codes = [d.code for d in cal.districts]
+    for event in cal.raw.get("local_events", []):
+        where = f"{CALIBRATION_PATH.name}: local event {event}"
+        try:
+            target = codes.index(event["district"])
+            kind = cal.type_names.index(event["crime_type"])
+            index = cal.index(event["month"])
+        except (KeyError, ValueError) as error:
+            raise CalibrationError(f"{where}: {error}") from error
+        movable = np.flatnonzero((month == index) & (crime_type == kind) & (district != target))
+        wanted = int(event["records"])
+        if wanted > movable.size:
+            raise CalibrationError(f"{where}: only {movable.size} records could move.")
+        district[rng.choice(movable, size=wanted, replace=False)] = target
+
+
 def _build_records(cal: _Calibration, counts: IntArray, seed: int) -> _Records:
     """One record per count, in random order within each month, with district and outcome."""
     months, types = counts.shape
@@ -470,6 +496,7 @@ def _build_records(cal: _Calibration, counts: IntArray, seed: int) -> _Records:
     specs = [cal.raw["crime_types"][name] for name in cal.type_names]
     shares = np.stack([cal.district_shares(s["districts"]) for s in specs])
     district = _sample_rows(crime_type, shares, rng)
+    _apply_local_events(cal, month, crime_type, district, rng)
     profiles = sorted({s["outcomes"] for s in specs if "outcomes" in s})
     weights = np.stack([cal.outcome_weights(p) for p in profiles])
     profile_of_type = np.array(
@@ -791,6 +818,16 @@ def _write_commentary(root: Path, cal: _Calibration) -> None:
     _write_csv(root / "commentary" / "commentary.csv", ["strand_id", "period", "commentary"], rows)
 
 
+def _log_demo(root: Path, cal: _Calibration, rows: int, seconds: float) -> None:
+    """Enter the demo in the import log, so the Data page says where the records came from."""
+    months = [format_month(m) for m in cal.months]
+    summary = ImportSummary(kind="demo", data_dir=str(root), seconds=seconds)
+    summary.files.append(FileReport(file="crimeprev demo", rows_read=rows, rows_loaded=rows))
+    summary.months_written = months
+    record_months(summary, cal.months)
+    save_import(root, summary, None)
+
+
 def generate_demo(root: Path, seed: int = 2022, force: str = "Essex Police") -> DemoSummary:
     """Write a complete demo data folder under `root`, replacing any earlier demo data there."""
     started = time.perf_counter()
@@ -810,6 +847,7 @@ def generate_demo(root: Path, seed: int = 2022, force: str = "Essex Police") -> 
     build_aggregates(root)
     kinds = pc.value_counts(table["record_kind"]).to_pylist()
     by_kind = {row["values"]: row["counts"] for row in kinds}
+    _log_demo(root, cal, table.num_rows, time.perf_counter() - started)
     return DemoSummary(
         root=root,
         seed=seed,

@@ -14,6 +14,7 @@ import pandas as pd
 
 from crimeprev.db import Database
 from crimeprev.periods import Window, add_months, change, comparisons, format_month
+from crimeprev.significance import RateRatioTest, rate_ratio_test
 
 INSIGHT_JSON_KEYS = (
     "strand",
@@ -28,7 +29,15 @@ INSIGHT_JSON_KEYS = (
     "diff",
     "pct_change",
     "complete",
+    "rate_ratio",
+    "rate_ratio_low",
+    "rate_ratio_high",
+    "p_value",
+    "significant",
+    "small_counts",
+    "significance_note",
 )
+SIGNIFICANCE_FLOAT_KEYS = ("rate_ratio", "rate_ratio_low", "rate_ratio_high", "p_value")
 
 
 def covered_months(db: Database, force: str | None = None) -> list[date]:
@@ -77,9 +86,18 @@ def insight_table(
             diff: int | None = None
             pct: float | None = None
             reason: str | None = _incomplete_reason(missing)
+            test: RateRatioTest | None = None
             if comparator_count is not None and current_count is not None:
                 result = change(comparator_count, current_count)
                 diff, pct, reason = result.diff, result.pct_change, result.no_pct_reason
+                test = rate_ratio_test(
+                    current_count,
+                    comparator_count,
+                    len(pair.current.months),
+                    len(pair.comparator.months),
+                    config.signals.significance_level,
+                    config.signals.small_count,
+                )
             rows.append(
                 {
                     "strand": measure.strand_id,
@@ -101,8 +119,31 @@ def insight_table(
                     "missing_months": [format_month(m) for m in missing],
                     "note": reason,
                 }
+                | _significance_columns(test)
             )
     return pd.DataFrame(rows, columns=list(_INSIGHT_COLUMNS))
+
+
+def _significance_columns(test: RateRatioTest | None) -> dict[str, Any]:
+    if test is None:
+        return {
+            "rate_ratio": None,
+            "rate_ratio_low": None,
+            "rate_ratio_high": None,
+            "p_value": None,
+            "significant": None,
+            "small_counts": None,
+            "significance_note": "no test: a window is incomplete",
+        }
+    return {
+        "rate_ratio": test.rate_ratio,
+        "rate_ratio_low": test.rate_ratio_low,
+        "rate_ratio_high": test.rate_ratio_high,
+        "p_value": test.p_value,
+        "significant": test.significant,
+        "small_counts": test.small_counts,
+        "significance_note": test.note,
+    }
 
 
 _INSIGHT_COLUMNS = (
@@ -124,6 +165,13 @@ _INSIGHT_COLUMNS = (
     "complete",
     "missing_months",
     "note",
+    "rate_ratio",
+    "rate_ratio_low",
+    "rate_ratio_high",
+    "p_value",
+    "significant",
+    "small_counts",
+    "significance_note",
 )
 
 
@@ -144,6 +192,12 @@ def insight_records(table: pd.DataFrame) -> list[dict[str, Any]]:
             None if pd.isna(record["pct_change"]) else float(record["pct_change"])
         )
         record["complete"] = bool(record["complete"])
+        for key in SIGNIFICANCE_FLOAT_KEYS:
+            record[key] = None if pd.isna(record[key]) else float(record[key])
+        for key in ("significant", "small_counts"):
+            record[key] = None if pd.isna(record[key]) else bool(record[key])
+        if not isinstance(record["significance_note"], str):
+            record["significance_note"] = None
         records.append(record)
     return records
 

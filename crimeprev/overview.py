@@ -12,22 +12,35 @@ from urllib.parse import quote, urlencode
 
 import pandas as pd
 
+from crimeprev.config import Config, Measure, Strand
 from crimeprev.db import Database
 from crimeprev.delivery import DeliveryProgress, DeliveryUnavailable, quarter_for, status_table
 from crimeprev.filters import Filters
 from crimeprev.insight import insight_table, monthly_series
 from crimeprev.periods import Window, add_months, format_pct, month_long_label, parse_month
+from crimeprev.significance import format_p_value, format_rate_ratio
+from crimeprev.spc import (
+    COMMON_CAUSE,
+    CONCERN,
+    IMPROVEMENT,
+    SPC_MONTHS,
+    VARIATION_SYMBOLS,
+    variation_by_measure,
+)
 
 TREND_MONTHS = 24
 CHART_MONTHS = 36
 ACTIVITY_ONLY = "Activity only"
 ACTIVITY_ONLY_NOTE = "This strand is reported through activity, not recorded-crime counts."
+NOT_MEASURED = "Not measured by this data"
 COMPARISON_TITLES = {
     "previous_year": "Against the year before",
     "baseline": "Against the pre-Covid baseline",
 }
 BETTER_WHEN = {"down": "Lower", "up": "Higher"}
 UNIT_FORMATS = {"GBP": "£{value}", "count": "{value}"}
+CAUTION_MARKER = "⚠"
+NO_VARIATION = "Too few months"
 
 
 @dataclass(frozen=True)
@@ -50,6 +63,7 @@ class ComparisonTable:
     title: str
     table: pd.DataFrame
     note: str | None
+    significance: str | None = None
 
 
 def strand_url(strand_id: str, filters: Filters) -> str:
@@ -61,12 +75,52 @@ def strand_url(strand_id: str, filters: Filters) -> str:
     return "strand?" + urlencode(params, safe=",")
 
 
+def _is_true(value: Any) -> bool:
+    return value is not None and not pd.isna(value) and bool(value)
+
+
 def _change_text(row: Any) -> str:
     if not row["complete"]:
         return "incomplete"
     if pd.isna(row["pct_change"]):
         return "n/a"
-    return format_pct(float(row["pct_change"]))
+    caution = f" {CAUTION_MARKER}" if _is_true(row["small_counts"]) else ""
+    return format_pct(float(row["pct_change"])) + caution
+
+
+def significance_label(row: Any) -> str | None:
+    """An insight row's test in two words: `significant ↑`, `significant ↓`, `not significant`;
+    None when there is no test."""
+    if row["significant"] is None or pd.isna(row["significant"]):
+        return None
+    if not bool(row["significant"]):
+        return "not significant"
+    return "significant ↑" if row["diff"] > 0 else "significant ↓"
+
+
+def significance_sentence(row: Any, significance_level: float = 0.05) -> str:
+    """An insight row's test in a sentence, with the p-value and the rate ratio's interval."""
+    confidence = f"{1 - significance_level:.0%}"
+    if row["significant"] is None or pd.isna(row["significant"]):
+        note = row["significance_note"] if isinstance(row["significance_note"], str) else None
+        return _capitalised(note or "no significance test") + "."
+    interval = format_rate_ratio(
+        None if pd.isna(row["rate_ratio_low"]) else float(row["rate_ratio_low"]),
+        None if pd.isna(row["rate_ratio_high"]) else float(row["rate_ratio_high"]),
+    )
+    p_text = format_p_value(float(row["p_value"]))
+    ratio = "" if pd.isna(row["rate_ratio"]) else f"{float(row['rate_ratio']):.2f} times the rate, "
+    if bool(row["significant"]):
+        direction = "increase" if row["diff"] > 0 else "decrease"
+        text = f"A significant {direction} ({p_text}): {ratio}{confidence} CI {interval}."
+    else:
+        text = (
+            f"Not a significant change ({p_text}): {ratio}{confidence} CI {interval}, "
+            "within what chance alone produces."
+        )
+    if _is_true(row["small_counts"]):
+        text += f" {CAUTION_MARKER} Small counts: read the % change with care."
+    return text
 
 
 def _count(value: Any) -> int | None:
@@ -93,6 +147,7 @@ def overview_table(db: Database, filters: Filters) -> OverviewTable:
     codes = filters.district_codes(config)
     insight = insight_table(db, filters.period, district_codes=codes)
     series = monthly_series(db, filters.period, TREND_MONTHS, district_codes=codes)
+    variations = variation_by_measure(db, filters.period, district_codes=codes)
     delivery, delivery_label, delivery_note = _delivery(db, filters.period)
     rows: list[dict[str, Any]] = []
     for strand in config.strands:
@@ -110,7 +165,9 @@ def overview_table(db: Database, filters: Filters) -> OverviewTable:
                 "pct_complete": done["pct_complete"],
                 "delivery_text": f"{int(done['complete'])} of {int(done['total'])}",
             }
-        if not strand.measures:
+        if strand.not_supported:
+            rows.append(strand_part | {"measure_name": NOT_MEASURED, "note": strand.not_supported})
+        elif not strand.measures:
             rows.append(strand_part | {"measure_name": ACTIVITY_ONLY, "note": ACTIVITY_ONLY_NOTE})
         for measure in strand.measures:
             mine = insight[insight["measure"] == measure.id].set_index("comparison")
@@ -133,6 +190,9 @@ def overview_table(db: Database, filters: Filters) -> OverviewTable:
                     "pct_change_baseline": baseline["pct_change"],
                     "change_previous_year": _change_text(previous),
                     "change_baseline": _change_text(baseline),
+                    "significance_previous_year": significance_label(previous),
+                    "significance_baseline": significance_label(baseline),
+                    "variation": _variation_text(variations.get(measure.id)),
                     "trend": _trend(series, measure.id),
                     "note": "; ".join(notes) or None,
                 }
@@ -165,6 +225,9 @@ OVERVIEW_COLUMNS = (
     "pct_change_baseline",
     "change_previous_year",
     "change_baseline",
+    "significance_previous_year",
+    "significance_baseline",
+    "variation",
     "trend",
     "actions_complete",
     "actions_total",
@@ -172,6 +235,29 @@ OVERVIEW_COLUMNS = (
     "delivery_text",
     "note",
 )
+
+
+def _variation_text(variation: Any) -> str:
+    return NO_VARIATION if variation is None else str(variation.icon)
+
+
+def strand_note(strand: Strand) -> str | None:
+    """What a strand page says before its figures: that the data cannot measure it, or that
+    it is reported through activity."""
+    if strand.not_supported:
+        return f"This data cannot measure this strand: {strand.not_supported}"
+    if not strand.measures:
+        return ACTIVITY_ONLY_NOTE
+    return None
+
+
+def measure_caption(measure: Measure) -> str:
+    """A measure's definition and which way is better, and, for a proxy, what it stands in
+    for."""
+    text = f"{measure.definition} {BETTER_WHEN[measure.improvement]} is better."
+    if measure.proxy_note:
+        text += f" Proxy measure: {measure.proxy_note}"
+    return text
 
 
 def _capitalised(text: str) -> str:
@@ -182,9 +268,26 @@ def _count_text(value: Any) -> str:
     return "incomplete" if value is None or pd.isna(value) else str(int(value))
 
 
-def comparison_tables(insight: pd.DataFrame, measure_id: str) -> list[ComparisonTable]:
+def variation_legend(config: Config) -> str:
+    """What the overview's variation icons, real-change column and caution marker mean."""
+    signals = config.signals
+    return (
+        f"Variation (the latest month on an XmR chart of the last {SPC_MONTHS} months): "
+        f"{VARIATION_SYMBOLS[COMMON_CAUSE]} common cause, no signal · "
+        f"{VARIATION_SYMBOLS[IMPROVEMENT]} special cause, improvement · "
+        f"{VARIATION_SYMBOLS[CONCERN]} special cause, concern; (high) or (low) says on which "
+        f"side. Real change: whether the 12-month change passes an exact test at the "
+        f"{signals.significance_level:.0%} level. {CAUTION_MARKER} fewer than "
+        f"{signals.small_count} records in a window: read the % change with care."
+    )
+
+
+def comparison_tables(
+    insight: pd.DataFrame, measure_id: str, significance_level: float = 0.05
+) -> list[ComparisonTable]:
     """A measure's insight rows as the report's small tables: comparator window, current
-    window, Diff., % Diff.; a window the data does not cover reads `incomplete`."""
+    window, Diff., % Diff. (marked when counts are small); a window the data does not cover
+    reads `incomplete`. Each comes with a sentence on whether its change is significant."""
     tables = []
     for row in insight[insight["measure"] == measure_id].to_dict("records"):
         diff = "" if row["diff"] is None or pd.isna(row["diff"]) else str(int(row["diff"]))
@@ -195,7 +298,12 @@ def comparison_tables(insight: pd.DataFrame, measure_id: str) -> list[Comparison
                     row["comparator_label"]: _count_text(row["comparator_count"]),
                     row["current_label"]: _count_text(row["current_count"]),
                     "Diff.": diff,
-                    "% Diff.": format_pct(pct),
+                    "% Diff.": format_pct(pct)
+                    + (
+                        f" {CAUTION_MARKER}"
+                        if pct is not None and _is_true(row["small_counts"])
+                        else ""
+                    ),
                 }
             ]
         )
@@ -206,6 +314,7 @@ def comparison_tables(insight: pd.DataFrame, measure_id: str) -> list[Comparison
                 title=COMPARISON_TITLES.get(row["comparison"], row["comparison"]),
                 table=table,
                 note=_capitalised(note) if note else None,
+                significance=significance_sentence(row, significance_level),
             )
         )
     return tables

@@ -3,7 +3,8 @@
 import streamlit as st
 
 import ui
-from crimeprev.overview import overview_table
+from crimeprev.narrative import overview_narrative
+from crimeprev.overview import overview_table, variation_legend
 
 view = ui.current_view()
 ui.page_header("Crime Prevention Strategy", view)
@@ -11,6 +12,10 @@ table = ui.fetch(overview_table, view.filters)
 
 if table.delivery_note:
     st.info(table.delivery_note, icon=":material/info:")
+
+with st.expander("Summary: which changes are real", expanded=True, icon=":material/summarize:"):
+    for paragraph in ui.fetch(overview_narrative, view.filters.period, view.district_codes):
+        st.markdown(paragraph)
 
 st.dataframe(
     table.rows,
@@ -23,6 +28,9 @@ st.dataframe(
         "current_count",
         "change_previous_year",
         "change_baseline",
+        "significance_previous_year",
+        "significance_baseline",
+        "variation",
         "trend",
         "pct_complete",
         "delivery_text",
@@ -49,6 +57,21 @@ st.dataframe(
             width=85,
             help=f"% change against the {table.baseline_label}, the pre-Covid year",
         ),
+        "significance_previous_year": st.column_config.TextColumn(
+            "Real change (year)",
+            width=110,
+            help="Whether the change against the year before passes an exact test (5% level)",
+        ),
+        "significance_baseline": st.column_config.TextColumn(
+            "Real change (baseline)",
+            width=110,
+            help="Whether the change against the baseline passes an exact test (5% level)",
+        ),
+        "variation": st.column_config.TextColumn(
+            "Variation",
+            width=190,
+            help="The latest month on the measure's XmR chart (Making Data Count)",
+        ),
         "trend": st.column_config.LineChartColumn("Last 24 months", y_min=0, width=110),
         "better_when": st.column_config.TextColumn(
             "Better when", width=95, help="The direction in which a change is good news"
@@ -65,4 +88,5 @@ st.dataframe(
         "note": st.column_config.TextColumn("Note", width="large"),
     },
 )
+st.caption(variation_legend(view.config))
 ui.download(table.rows.drop(columns=["strand_link"]), ui.csv_name(view, "overview"))

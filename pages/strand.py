@@ -5,16 +5,17 @@ import streamlit as st
 
 import ui
 from crimeprev import activity, delivery, insight
-from crimeprev.charts import district_chart, monthly_chart
+from crimeprev.charts import district_chart, monthly_chart, spc_chart
 from crimeprev.overview import (
-    ACTIVITY_ONLY_NOTE,
-    BETTER_WHEN,
     CHART_MONTHS,
     activity_table,
     comparison_tables,
     delivery_summary,
+    measure_caption,
+    strand_note,
 )
-from crimeprev.periods import month_long_label
+from crimeprev.periods import add_months, format_month, month_label, month_long_label, parse_month
+from crimeprev.spc import SpcError, measure_spc, table_variation
 
 view = ui.current_view()
 config, period, codes = view.config, view.filters.period, view.district_codes
@@ -22,34 +23,107 @@ strand = config.strand(ui.strand_picker(view))
 ui.page_header(strand.name, view, counts=bool(strand.measures))
 st.caption(f"{strand.group} · Thematic lead: {strand.lead_role}")
 
-if not strand.measures:
-    st.info(ACTIVITY_ONLY_NOTE, icon=":material/info:")
+note = strand_note(strand)
+if note:
+    st.info(note, icon=":material/info:")
 insight_rows = ui.fetch(insight.insight_table, period, strand_id=strand.id, district_codes=codes)
+
+
+def remember_spc_view() -> None:
+    if st.session_state["spc_view"]:
+        st.query_params["spc"] = "on"
+    elif "spc" in st.query_params:
+        del st.query_params["spc"]
+
+
+spc_view = bool(strand.measures) and st.toggle(
+    "SPC view: monthly charts as XmR charts",
+    value=st.query_params.get("spc") == "on",
+    key="spc_view",
+    on_change=remember_spc_view,
+    help="Statistical process control as NHS Making Data Count draws it: mean, process limits "
+    "and special-cause points (blue improvement, orange concern).",
+)
+rebase_months: tuple = ()
+baseline_months = None
+if spc_view:
+    chart_months = [add_months(period, -i) for i in range(CHART_MONTHS - 2, -1, -1)]
+    rebase_column, baseline_column = st.columns([3, 1])
+    rebase = ui.url_multiselect(
+        "Rebase the limits at",
+        "rebase",
+        {format_month(m): month_label(m) for m in chart_months},
+        container=rebase_column,
+    )
+    rebase_months = tuple(sorted(parse_month(m) for m in rebase))
+    baseline_months = (
+        baseline_column.number_input(
+            "Baseline months (0 = all)",
+            min_value=0,
+            max_value=CHART_MONTHS,
+            value=0,
+            help="Limits are learnt from the first this many months of each segment.",
+        )
+        or None
+    )
 for measure in strand.measures:
     st.subheader(measure.name, divider="gray")
-    st.caption(f"{measure.definition} {BETTER_WHEN[measure.improvement]} is better.")
+    st.caption(measure_caption(measure))
     for column, comparison in zip(
-        st.columns(2), comparison_tables(insight_rows, measure.id), strict=False
+        st.columns(2),
+        comparison_tables(insight_rows, measure.id, config.signals.significance_level),
+        strict=False,
     ):
         with column:
             st.markdown(f"**{comparison.title}**")
             st.table(comparison.table, hide_index=True)
             if comparison.note:
                 st.caption(comparison.note)
+            if comparison.significance:
+                st.caption(comparison.significance)
     monthly_tab, district_tab = st.tabs(["Monthly", "By district"])
     with monthly_tab:
-        series = ui.fetch(
-            insight.monthly_series,
-            period,
-            CHART_MONTHS,
-            measure_ids=[measure.id],
-            district_codes=codes,
-        )
-        ui.chart_with_data(
-            monthly_chart(series, period, config.window_months, unit=measure.unit),
-            ui.csv_name(view, f"{measure.id}-monthly"),
-            columns=["month_start", "count_records", "is_covered", "window_label"],
-        )
+        if spc_view:
+            try:
+                table = ui.fetch(
+                    measure_spc,
+                    measure.id,
+                    period,
+                    CHART_MONTHS,
+                    district_codes=codes,
+                    rebase_months=rebase_months,
+                    baseline_months=baseline_months,
+                )
+            except SpcError as error:
+                st.warning(str(error), icon=":material/warning:")
+            else:
+                st.markdown(f"Latest month: **{table_variation(table).icon}**")
+                ui.chart_with_data(
+                    spc_chart(table, unit=measure.unit),
+                    ui.csv_name(view, f"{measure.id}-spc"),
+                    columns=[
+                        "month_start",
+                        "count_records",
+                        "mean",
+                        "lower_limit",
+                        "upper_limit",
+                        "point_label",
+                        "rules",
+                    ],
+                )
+        else:
+            series = ui.fetch(
+                insight.monthly_series,
+                period,
+                CHART_MONTHS,
+                measure_ids=[measure.id],
+                district_codes=codes,
+            )
+            ui.chart_with_data(
+                monthly_chart(series, period, config.window_months, unit=measure.unit),
+                ui.csv_name(view, f"{measure.id}-monthly"),
+                columns=["month_start", "count_records", "is_covered", "window_label"],
+            )
     with district_tab:
         breakdown = ui.fetch(insight.district_breakdown, measure.id, period, district_codes=codes)
         ui.chart_with_data(

@@ -105,3 +105,29 @@ def test_duplicate_district_slug_is_refused(config_copy):
     _edit(config_copy / "districts.csv", "harlow,West", "basildon,West")
     with pytest.raises(ConfigError, match="district slug is used twice"):
         load_config(config_copy)
+
+
+def test_a_folder_map_section_without_sensitive_strands_keeps_them_protected(config_copy):
+    strategy = config_copy / "strategy.toml"
+    text = strategy.read_text()
+    start = text.index("sensitive_strands")
+    strategy.write_text(text[:start] + text[text.index("\n", start) + 1 :])
+    assert load_config(config_copy).map.sensitive_strands == (
+        "rape",
+        "child-abuse-cse",
+        "domestic-abuse",
+    )
+    strategy.write_text(
+        text.replace(text[start : text.index("\n", start)], "sensitive_strands = []")
+    )
+    assert load_config(config_copy).map.sensitive_strands == ()
+
+
+def test_the_police_uk_profile_extends_the_default_strands(tmp_path: Path):
+    config = load_config(DEFAULT_CONFIG_DIR / "profiles" / "police-uk")
+    default = load_config(DEFAULT_CONFIG_DIR)
+    assert [s.name for s in config.strands] == [s.name for s in default.strands]
+    assert config.profile == "police-uk"
+    for strand in config.strands:
+        assert bool(strand.measures) != bool(strand.not_supported), strand.id
+        assert all(m.proxy_note for m in strand.measures), strand.id

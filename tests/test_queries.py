@@ -208,6 +208,25 @@ def test_commentary_is_for_exactly_the_period(tiny):
     assert activity.commentary(tiny, "rape", SEP_22) is None
 
 
+def test_spike_report_tests_every_measure_in_every_force_district(tiny):
+    from crimeprev.signals import spike_report
+
+    report = spike_report(tiny, SEP_22)
+    assert report.tests_count == len(tiny.config.measures) * 14
+    assert not report.tests["district_code"].str.startswith("X-").any()
+    tests = report.tests.set_index(["measure_id", "district_code"])
+    weight = DISTRICTS[COLCHESTER]
+    row = tests.loc[("rape", COLCHESTER)]
+    assert row["count_records"] == rape_count(SEP_22, weight)
+    history = [m for m in covered_months() if date(2019, 9, 1) <= m < SEP_22]
+    level = sum(rape_count(m, weight) for m in history[-12:]) / 12
+    force = {m: sum(rape_count(m, w) for w in DISTRICTS.values()) for m in history}
+    septembers = [count for m, count in force.items() if m.month == 9]
+    factor = (sum(septembers) / len(septembers)) / (sum(force.values()) / len(force))
+    assert row["expected_count"] == pytest.approx(level * factor)
+    assert tests.loc[("rape", "E07000067"), "count_records"] == 0  # Braintree records none
+
+
 def test_rebuilding_some_months_equals_a_full_rebuild(tmp_path):
     root = build_tiny(tmp_path)
     full = build_aggregates(root)
@@ -241,47 +260,97 @@ def test_run_query_refuses_missing_and_unexpected_parameters(tiny):
         run_query(tiny.connection, "no_such_query", {})
 
 
-def _query_calls() -> list[tuple[str, set[str], str]]:
-    """Every `.query(...)`/`.query_arrow(...)` call in crimeprev/: the query's name, the
-    parameters passed, and the function making the call."""
-    calls = []
+QUERY_METHODS = ("query", "query_arrow")  # db.query("name", param=...)
+QUERY_FUNCTIONS = ("run_query", "run_query_arrow")  # run_query(con, "name", {"param": ...})
+
+
+def _called_query(node: ast.AST) -> tuple[list[str], set[str]] | None:
+    """The query names and parameter names of a call that runs a query, else None."""
+    if not isinstance(node, ast.Call):
+        return None
+    func = node.func
+    if isinstance(func, ast.Attribute) and func.attr in QUERY_METHODS and node.args:
+        first, params = node.args[0], {k.arg for k in node.keywords if k.arg}
+        if any(k.arg is None for k in node.keywords):  # **{f"by_{name}": ...}
+            params |= {"*"}
+    elif isinstance(func, ast.Name) and func.id in QUERY_FUNCTIONS and len(node.args) >= 2:
+        first, given = node.args[1], node.args[2] if len(node.args) > 2 else None
+        if not isinstance(given, ast.Dict):
+            return None
+        params = {str(k.value) for k in given.keys if isinstance(k, ast.Constant)}
+    else:
+        return None
+    if isinstance(first, ast.Constant):
+        return [str(first.value)], params
+    return [f"build_{name}" for name in AGGREGATES], params  # f"build_{name}"
+
+
+def _public_callers(tree: ast.Module) -> dict[str, set[str]]:
+    """For each function of a module, the public functions of the module that reach it (a
+    public function reaches itself), so a query run by a private helper counts as run by
+    the public functions that use the helper."""
+    functions = {f.name: f for f in ast.walk(tree) if isinstance(f, ast.FunctionDef)}
+    calls = {
+        name: {
+            n.func.id
+            for n in ast.walk(f)
+            if isinstance(n, ast.Call) and isinstance(n.func, ast.Name) and n.func.id in functions
+        }
+        for name, f in functions.items()
+    }
+    reached: dict[str, set[str]] = {name: set() for name in functions}
+    for name in functions:
+        if name.startswith("_"):
+            continue
+        seen, todo = set(), [name]
+        while todo:
+            current = todo.pop()
+            if current in seen:
+                continue
+            seen.add(current)
+            reached[current].add(name)
+            todo.extend(calls[current])
+    return reached
+
+
+def _query_calls() -> list[tuple[str, set[str], set[str]]]:
+    """Every call in crimeprev/ that runs a query: the query's name, the parameters passed,
+    and the public functions through which it runs."""
+    found = []
     for path in sorted((REPOSITORY_ROOT / "crimeprev").rglob("*.py")):
         tree = ast.parse(path.read_text())
+        callers = _public_callers(tree)
         for function in ast.walk(tree):
             if not isinstance(function, ast.FunctionDef):
                 continue
             for node in ast.walk(function):
-                if not (
-                    isinstance(node, ast.Call)
-                    and isinstance(node.func, ast.Attribute)
-                    and node.func.attr in ("query", "query_arrow")
-                    and node.args
-                ):
+                called = _called_query(node)
+                if called is None:
                     continue
-                first = node.args[0]
-                if isinstance(first, ast.Constant):
-                    names = [str(first.value)]
-                else:  # f"build_{name}" over the aggregates
-                    names = [f"build_{name}" for name in AGGREGATES]
-                keywords = {k.arg for k in node.keywords if k.arg}
-                calls += [(name, keywords, function.name) for name in names]
-    return calls
+                names, params = called
+                entry = callers[function.name] or {function.name}
+                found += [(name, params, entry) for name in names]
+    return found
 
 
-def test_every_query_is_called_with_exactly_its_parameters_and_tested_here():
+def test_every_query_is_called_with_exactly_its_parameters_and_tested():
     calls = _query_calls()
-    this_module = Path(__file__).read_text()
+    tests = "\n".join(p.read_text() for p in sorted(Path(__file__).parent.glob("test_*.py")))
     for path in sorted(QUERIES_DIR.glob("*.sql")):
-        callers = [(params, function) for name, params, function in calls if name == path.stem]
+        callers = [(params, entry) for name, params, entry in calls if name == path.stem]
         assert callers, f"{path.name} is never run by crimeprev/"
         declared = query_parameters(path.read_text())
-        for params, function in callers:
-            assert params == declared, f"{function} passes {params} to {path.name}: {declared}"
-            assert re.search(rf"\b{function}\(", this_module), f"{function} is not tested here"
+        for params, entry in callers:
+            if "*" not in params:
+                assert params == declared, f"{sorted(entry)} pass {params} to {path.name}"
+            assert any(re.search(rf"\b{name}\(", tests) for name in entry), (
+                f"{path.name} runs through {sorted(entry)}, which no test calls"
+            )
 
 
 def test_every_query_says_what_a_row_means_and_binds_its_values():
     for path in QUERIES_DIR.glob("*.sql"):
         sql = path.read_text()
         assert sql.startswith("-- one row"), f"{path.name} should start with '-- one row: ...'"
-        assert "{" not in sql, f"{path.name} looks formatted, not bound"
+        placeholder = re.search(r"\{[A-Za-z_][A-Za-z0-9_]*\}", sql)
+        assert placeholder is None, f"{path.name} looks formatted, not bound"
