@@ -8,7 +8,7 @@ PORT ?= 8501
 # Trust the machine's certificate store, so installs work behind a proxy with its own root.
 export UV_SYSTEM_CERTS ?= 1
 
-.PHONY: run test lint demo sync sync-dev uv browser bench
+.PHONY: run test lint demo sync sync-dev uv browser office bench
 
 uv:
 	@command -v uv >/dev/null 2>&1 || $(PYTHON) -m uv --version >/dev/null 2>&1 || \
@@ -33,15 +33,30 @@ run: sync
 demo: sync
 	$(UV) run --no-dev crimeprev demo
 
-## browser: Debian's Chromium for the end-to-end tests, where this machine lets us install it
+## browser: Debian's Chromium for the end-to-end tests, where this machine lets us install it,
+## and a colour emoji font so the variation icons draw as they do on users' machines
+EMOJI_FONT := /usr/share/fonts/truetype/noto/NotoColorEmoji.ttf
 browser:
-	@if [ -x /usr/bin/chromium ]; then :; \
+	@if [ -x /usr/bin/chromium ] && [ -f $(EMOJI_FONT) ]; then :; \
 	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
-		echo "Installing Debian's chromium for the browser tests"; \
-		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+		echo "Installing Debian's chromium and fonts-noto-color-emoji for the browser tests"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+			chromium fonts-noto-color-emoji >/dev/null; \
 	else \
 		echo "Chromium is not installed and cannot be installed here (needs root and apt-get):"; \
 		echo "the browser tests will be skipped."; \
+	fi
+
+## office: LibreOffice Impress and poppler, to check the slide deck renders (slow tests)
+office:
+	@if command -v soffice >/dev/null 2>&1 && command -v pdftoppm >/dev/null 2>&1; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+		echo "Installing Debian's libreoffice-impress and poppler-utils for the slide checks"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+			--no-install-recommends libreoffice-impress poppler-utils >/dev/null; \
+	else \
+		echo "LibreOffice or pdftoppm is not installed and cannot be installed here (needs root"; \
+		echo "and apt-get): the slide rendering test will be skipped."; \
 	fi
 
 ## lint: ruff, mypy (strict on crimeprev/) and the import-linter contracts
@@ -52,9 +67,11 @@ lint: sync-dev
 	$(UV) run lint-imports
 
 ## test: everything CI runs
-test: sync-dev browser lint
+test: sync-dev browser office lint
 	$(UV) run pytest
 
 ## bench: figures for the closing notes; never part of `make test`
 bench: sync-dev
 	$(UV) run python benchmarks/serve_pages.py
+	$(UV) run python benchmarks/build_report.py
+	$(UV) run python benchmarks/import_police_uk.py

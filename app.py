@@ -26,8 +26,21 @@ PAGES = {
             url_path="delivery",
         ),
     ],
-    "Analysis": [],
-    "Outputs and data": [],
+    "Analysis": [
+        st.Page(
+            "pages/signals.py",
+            title="Signals",
+            icon=":material/notifications_active:",
+            url_path="signals",
+        ),
+        st.Page("pages/explore.py", title="Explore", icon=":material/search:", url_path="explore"),
+        st.Page("pages/map.py", title="District map", icon=":material/map:", url_path="map"),
+        st.Page("pages/sql.py", title="SQL", icon=":material/terminal:", url_path="sql"),
+    ],
+    "Outputs and data": [
+        st.Page("pages/report.py", title="Report", icon=":material/slideshow:", url_path="report"),
+        st.Page("pages/data.py", title="Data", icon=":material/database:", url_path="data"),
+    ],
 }
 
 page = st.navigation({section: pages for section, pages in PAGES.items() if pages})

@@ -10,6 +10,7 @@ import runpy
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import date
+from functools import partial
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -23,6 +24,7 @@ from crimeprev.db import Database, DataUnreadable
 from crimeprev.filters import Filters, resolve_filters, split_values
 from crimeprev.insight import covered_months
 from crimeprev.periods import Window, format_month, month_label, month_long_label, months_between
+from crimeprev.report import render
 from crimeprev.store import data_dir, has_records
 
 T = TypeVar("T")
@@ -36,6 +38,7 @@ SIDE_FILES = (
     "delivery/status.csv",
     "activity/metrics.csv",
     "commentary/commentary.csv",
+    "imports/log.jsonl",
 )
 PERIOD_KEY = "filter_period"
 DISTRICTS_KEY = "filter_districts"
@@ -353,7 +356,7 @@ def csv_name(view: View, name: str) -> str:
 
 
 def download(table: pd.DataFrame, file_name: str) -> None:
-    """A button that downloads the table as CSV."""
+    """A button that downloads the table as CSV (without rerunning the page)."""
     st.download_button(
         "Download CSV",
         data=table.to_csv(index=False).encode("utf-8"),
@@ -361,7 +364,27 @@ def download(table: pd.DataFrame, file_name: str) -> None:
         mime="text/csv",
         icon=":material/download:",
         key=f"download-{file_name}",
+        on_click="ignore",
     )
+
+
+def chart_downloads(chart: alt.TopLevelMixin, file_name: str) -> None:
+    """Buttons that download the chart as PNG and SVG, named like its CSV. The image is drawn
+    only when a button is clicked, off the page's run, and kept for the next click."""
+    stem = file_name.removesuffix(".csv")
+    for label, draw, suffix, mime in (
+        ("PNG", render.chart_png, ".png", "image/png"),
+        ("SVG", render.chart_svg, ".svg", "image/svg+xml"),
+    ):
+        st.download_button(
+            f"Download {label}",
+            data=partial(draw, chart),
+            file_name=f"{stem}{suffix}",
+            mime=mime,
+            icon=":material/image:",
+            key=f"download-{stem}{suffix}",
+            on_click="ignore",
+        )
 
 
 def data_table(
@@ -372,6 +395,13 @@ def data_table(
 ) -> None:
     """A table, its usual columns labelled for people, with its CSV download beneath (which
     keeps the column names the code uses)."""
+    _labelled_table(table, column_config, **dataframe_options)
+    download(table, file_name)
+
+
+def _labelled_table(
+    table: pd.DataFrame, column_config: dict[str, Any] | None = None, **dataframe_options: Any
+) -> None:
     labelled = {name: COLUMN_LABELS[name] for name in table.columns if name in COLUMN_LABELS}
     st.dataframe(
         table,
@@ -380,14 +410,17 @@ def data_table(
         column_config=labelled | (column_config or {}),
         **dataframe_options,
     )
-    download(table, file_name)
 
 
 def chart_with_data(
     chart: alt.TopLevelMixin, file_name: str, columns: list[str] | None = None
 ) -> None:
-    """A chart, and under it the numbers it draws, one click away, with a CSV download."""
+    """A chart, and under it the numbers it draws, one click away, with downloads of the
+    numbers (CSV) and of the chart (PNG, SVG)."""
     st.altair_chart(chart, width="stretch")
     data = chart.data if columns is None else chart.data[columns]
     with st.expander("Data behind this chart", icon=":material/table_view:"):
-        data_table(data, file_name)
+        _labelled_table(data)
+        with st.container(horizontal=True):
+            download(data, file_name)
+            chart_downloads(chart, file_name)

@@ -84,10 +84,28 @@ def serve_dashboard(root: Path, log_dir: Path) -> Iterator[str]:
         log.close()
 
 
+WARM_UP_TIMEOUT_MS = 180_000
+
+
+def warm_up(browser: Browser, base: str, path: str = "/") -> None:
+    """Open one page and wait for its title, so the first test is not timed on the server's
+    first run (imports, caches), which on a busy machine can take most of a minute."""
+    context = browser.new_context()
+    try:
+        opened = context.new_page()
+        opened.goto(base + path)
+        opened.get_by_test_id("stMain").locator("h1").first.wait_for(timeout=WARM_UP_TIMEOUT_MS)
+    finally:
+        context.close()
+
+
 @pytest.fixture(scope="module")
-def server(demo_root: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """The dashboard on the demo extract, one server per test module."""
+def server(
+    demo_root: Path, tmp_path_factory: pytest.TempPathFactory, browser: Browser
+) -> Iterator[str]:
+    """The dashboard on the demo extract, one server per test module, warmed up."""
     with serve_dashboard(demo_root, tmp_path_factory.mktemp("server")) as base:
+        warm_up(browser, base)
         yield base
 
 

@@ -1,0 +1,76 @@
+"""Tables as rows of text cells, written once for the deck and the HTML report alike: counts
+with thousands separators, changes as the report prints them, values with their units.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from crimeprev.overview import ACTIVITY_ONLY, format_activity_value
+from crimeprev.report.content import ReportContent
+
+OVERVIEW_HEADINGS = (
+    "Strand",
+    "Measure",
+    "12 months",
+    "vs year before",
+    "vs baseline",
+    "Delivery complete",
+)
+DELIVERY_HEADINGS = (
+    "Strand",
+    "Total",
+    "Complete",
+    "Ongoing",
+    "At risk",
+    "Not started",
+    "% complete",
+)
+ACTIVITY_HEADINGS = ("Operation", "Result", "Value", "Reported for")
+
+
+def overview_rows(content: ReportContent) -> list[list[str]]:
+    """The at-a-glance table as slide cells: one row per measure, the strand named once."""
+    rows = []
+    previous_strand = None
+    for row in content.overview.rows.to_dict("records"):
+        count = row["current_count"]
+        delivery = row["delivery_text"] if isinstance(row["delivery_text"], str) else ""
+        activity_only = row["measure_name"] == ACTIVITY_ONLY
+        rows.append(
+            [
+                row["strand_name"] if row["strand_id"] != previous_strand else "",
+                str(row["measure_name"]),
+                "" if activity_only or pd.isna(count) else f"{int(count):,}",
+                "" if activity_only else str(row["change_previous_year"]),
+                "" if activity_only else str(row["change_baseline"]),
+                delivery,
+            ]
+        )
+        previous_strand = row["strand_id"]
+    return rows
+
+
+def delivery_rows(status: pd.DataFrame) -> list[list[str]]:
+    """The delivery status table as slide cells."""
+    return [
+        [
+            str(row["strand_name"]),
+            *(str(int(row[c])) for c in ("total", "complete", "ongoing", "at_risk", "not_started")),
+            "" if pd.isna(row["pct_complete"]) else f"{float(row['pct_complete']):.1f}%",
+        ]
+        for row in status.to_dict("records")
+    ]
+
+
+def activity_rows(activity: pd.DataFrame) -> list[list[str]]:
+    """Operational results as slide cells, each value written with its unit."""
+    return [
+        [
+            str(row["operation"]),
+            str(row["metric"]),
+            format_activity_value(float(row["value"]), str(row["unit"])),
+            str(row["period_label"]),
+        ]
+        for row in activity.to_dict("records")
+    ]

@@ -1,0 +1,354 @@
+"""What goes into a report, collected once from the functions the dashboard's pages use.
+
+The slide deck, the workbook and the HTML report each lay out the same `ReportContent`, so a
+figure cannot differ between them: every count comes from `insight_table`, `overview_table`,
+`monthly_series`, the delivery plan and the activity and commentary files, never recomputed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime
+
+import altair as alt
+import pandas as pd
+
+from crimeprev import activity, delivery, insight
+from crimeprev.charts import monthly_chart
+from crimeprev.config import Config, Measure, Strand
+from crimeprev.counts import record_counts
+from crimeprev.db import Database
+from crimeprev.filters import Filters
+from crimeprev.narrative import overview_narrative
+from crimeprev.overview import (
+    ACTIVITY_ONLY_NOTE,
+    BETTER_WHEN,
+    CHART_MONTHS,
+    ComparisonTable,
+    OverviewTable,
+    activity_table,
+    comparison_tables,
+    overview_table,
+)
+from crimeprev.periods import Window, add_months, month_label, month_long_label
+
+Progress = Callable[[float, str], None]
+
+REPORT_TITLE = "Crime Prevention Strategy"
+ALL_STRANDS = "All strands"
+NO_COUNTS_NOTE = (
+    "No records were counted for this measure in the chosen places over the {months} months "
+    "to {period}."
+)
+NO_DATA_NOTE = (
+    "This strand has no recorded-crime measure, and no operational results were reported up "
+    "to {period}."
+)
+
+
+def no_progress(fraction: float, message: str) -> None:
+    """A progress callback that reports nothing (for scripts and tests)."""
+
+
+def scaled(progress: Progress, start: float, end: float) -> Progress:
+    """A progress callback that maps its 0..1 onto `start`..`end` of another."""
+
+    def report(fraction: float, message: str) -> None:
+        progress(start + (end - start) * min(max(fraction, 0.0), 1.0), message)
+
+    return report
+
+
+@dataclass(frozen=True)
+class MeasureSection:
+    """One measure: its insight rows and tables, its monthly series and chart."""
+
+    measure: Measure
+    insight: pd.DataFrame
+    comparisons: list[ComparisonTable]
+    series: pd.DataFrame
+    chart: alt.LayerChart
+    has_counts: bool
+    no_counts_note: str | None
+
+    @property
+    def better_when(self) -> str:
+        return BETTER_WHEN[self.measure.improvement]
+
+
+@dataclass(frozen=True)
+class StrandSection:
+    """One strand: its measures, operational results and the lead's commentary."""
+
+    strand: Strand
+    measures: list[MeasureSection]
+    activity: pd.DataFrame
+    commentary: str | None
+
+    @property
+    def note(self) -> str | None:
+        """Why the strand has no measure slide, when it has none."""
+        if self.strand.not_supported:
+            return self.strand.not_supported
+        if self.measures:
+            return None
+        return ACTIVITY_ONLY_NOTE
+
+
+@dataclass(frozen=True)
+class DeliveryContent:
+    """The delivery plan at the quarter describing the period, or why there is none."""
+
+    quarter_label: str | None
+    status: pd.DataFrame | None
+    actions: pd.DataFrame | None
+    unavailable: str | None
+
+
+@dataclass(frozen=True)
+class ReportContent:
+    """Everything a report shows, for one period, choice of places and choice of strands."""
+
+    filters: Filters
+    config: Config
+    forces: list[str]
+    data_to: date
+    data_from: date
+    generated_at: datetime
+    place_label: str
+    strand_ids: list[str]
+    overview: OverviewTable
+    narrative: list[str]
+    insight: pd.DataFrame
+    series: pd.DataFrame
+    district_series: pd.DataFrame
+    delivery: DeliveryContent
+    strands: list[StrandSection] = field(default_factory=list)
+
+    @property
+    def period(self) -> date:
+        return self.filters.period
+
+    @property
+    def current_window(self) -> Window:
+        return Window.ending(self.period, self.config.window_months)
+
+    @property
+    def previous_window(self) -> Window:
+        return self.current_window.shifted(-self.config.window_months)
+
+    @property
+    def baseline_window(self) -> Window:
+        return Window.ending(self.config.baseline_end, self.config.window_months)
+
+    @property
+    def strand_label(self) -> str:
+        """The strands included, in words."""
+        if len(self.strand_ids) == len(self.config.strands):
+            return f"{ALL_STRANDS} ({len(self.strand_ids)})"
+        return ", ".join(self.config.strand(s).name for s in self.strand_ids)
+
+    @property
+    def force_label(self) -> str:
+        return " and ".join(self.forces) or "the force"
+
+    def filter_lines(self) -> list[tuple[str, str]]:
+        """The choices behind the report, as (label, value) pairs for every format's header."""
+        current = self.current_window
+        return [
+            ("Period", f"{current.label()} ({_window_span(current)})"),
+            ("Places", self.place_label),
+            ("Strands", self.strand_label),
+            (
+                "Data",
+                f"{self.force_label}, {month_long_label(self.data_from)} to "
+                f"{month_long_label(self.data_to)}",
+            ),
+        ]
+
+    def filter_summary(self) -> str:
+        """The filters on one line, for the top of each worksheet and the page's footer."""
+        return " · ".join(f"{label}: {value}" for label, value in self.filter_lines())
+
+    def window_notes(self) -> list[str]:
+        """The comparison windows in words, for speaker notes and footnotes."""
+        return [
+            f"Current window: {self.current_window.label()} ({_window_span(self.current_window)}).",
+            f"Against the year before: {self.previous_window.label()} "
+            f"({_window_span(self.previous_window)}).",
+            f"Against the pre-Covid baseline: {self.baseline_window.label()} "
+            f"({_window_span(self.baseline_window)}).",
+        ]
+
+    def source_note(self) -> str:
+        """Where the figures come from, in one sentence."""
+        return (
+            f"Source: {self.config.source}, {self.force_label}, "
+            f"{month_long_label(self.data_from)} to {month_long_label(self.data_to)}; "
+            f"places counted: {self.place_label}."
+        )
+
+
+def _window_span(window: Window) -> str:
+    return f"{month_long_label(window.start)} to {month_long_label(window.end)}"
+
+
+def chosen_strands(config: Config, strand_ids: Sequence[str] | None) -> list[str]:
+    """The strand ids to report on, in the strategy's order; all of them when none are given.
+
+    Raises KeyError naming the first unknown id."""
+    known = [s.id for s in config.strands]
+    if not strand_ids:
+        return known
+    for strand_id in strand_ids:
+        if strand_id not in known:
+            raise KeyError(strand_id)
+    return [s for s in known if s in set(strand_ids)]
+
+
+def _forces(db: Database, period: date) -> list[str]:
+    frame = record_counts(db, ["force"], start=period, end=period)
+    return [str(name) for name in frame["force"].dropna()]
+
+
+def _district_series(
+    db: Database, period: date, measure_ids: list[str], codes: list[str] | None
+) -> pd.DataFrame:
+    """Each measure's monthly series in each district counted, one district at a time."""
+    districts = [d for d in db.config.districts if codes is None or d.code in codes]
+    frames = []
+    for district in districts:
+        frame = insight.monthly_series(
+            db, period, CHART_MONTHS, measure_ids=measure_ids, district_codes=[district.code]
+        )
+        frame.insert(1, "district_code", district.code)
+        frame.insert(2, "district_name", district.name)
+        frame.insert(3, "lpa", district.lpa)
+        frames.append(frame)
+    return pd.concat(frames, ignore_index=True)
+
+
+def _measure_section(
+    measure: Measure,
+    insight_rows: pd.DataFrame,
+    series: pd.DataFrame,
+    content_period: date,
+    window_months: int,
+) -> MeasureSection:
+    mine = series[series["measure_id"] == measure.id].reset_index(drop=True)
+    has_counts = bool(mine["count_records"].fillna(0).sum() > 0)
+    return MeasureSection(
+        measure=measure,
+        insight=insight_rows[insight_rows["measure"] == measure.id].reset_index(drop=True),
+        comparisons=comparison_tables(insight_rows, measure.id),
+        series=mine,
+        chart=monthly_chart(mine, content_period, window_months, unit=measure.unit),
+        has_counts=has_counts,
+        no_counts_note=None
+        if has_counts
+        else NO_COUNTS_NOTE.format(months=CHART_MONTHS, period=month_label(content_period)),
+    )
+
+
+def _delivery(db: Database, period: date, strand_ids: list[str]) -> DeliveryContent:
+    try:
+        quarter = delivery.quarter_for(db, period)
+    except delivery.DeliveryUnavailable as error:
+        return DeliveryContent(None, None, None, str(error))
+    status = delivery.status_table(db, period)
+    if len(strand_ids) != len(db.config.strands):
+        # The plan's total stays the whole plan's, and says so, when strands are left out.
+        status = status[status["strand_id"].isin([*strand_ids, "total"])].reset_index(drop=True)
+        status.loc[status["strand_id"] == "total", "strand_name"] = "Total, all strands"
+    actions = delivery.actions_at(db, period, strand_ids=strand_ids)
+    return DeliveryContent(quarter.label, status, actions, None)
+
+
+def collect(
+    db: Database,
+    filters: Filters,
+    strand_ids: Sequence[str] | None = None,
+    progress: Progress = no_progress,
+    by_district: bool = True,
+) -> ReportContent:
+    """Gather every table, series and text a report needs for the filters and strands; the
+    monthly series of each district (a query per district) only when `by_district`."""
+    config = db.config
+    chosen = chosen_strands(config, strand_ids)
+    codes = filters.district_codes(config)
+    period = filters.period
+    progress(0.0, "Counting the insight figures")
+    covered = insight.covered_months(db)
+    table = insight.insight_table(db, period, district_codes=codes)
+    table = table[table["strand"].isin(chosen)].reset_index(drop=True)
+    overview = overview_table(db, filters)
+    rows = overview.rows
+    overview = OverviewTable(
+        rows=rows[rows["strand_id"].isin(chosen)].reset_index(drop=True),
+        current_label=overview.current_label,
+        previous_label=overview.previous_label,
+        baseline_label=overview.baseline_label,
+        delivery_label=overview.delivery_label,
+        delivery_note=overview.delivery_note,
+    )
+    progress(0.3, "Writing the summary")
+    narrative = overview_narrative(db, period, district_codes=codes)
+    progress(0.45, "Reading the monthly series")
+    measure_ids = [m.id for s in chosen for m in config.strand(s).measures]
+    series = insight.monthly_series(
+        db, period, CHART_MONTHS, measure_ids=measure_ids or None, district_codes=codes
+    )
+    series = series[series["measure_id"].isin(measure_ids)].reset_index(drop=True)
+    district_series = (
+        _district_series(db, period, measure_ids, codes) if by_district else pd.DataFrame()
+    )
+    progress(0.7, "Reading the delivery plan, activity and commentary")
+    sections = []
+    for strand_id in chosen:
+        strand = config.strand(strand_id)
+        metrics = activity.activity_metrics(db, strand_id, period)
+        sections.append(
+            StrandSection(
+                strand=strand,
+                measures=[
+                    _measure_section(m, table, series, period, config.window_months)
+                    for m in strand.measures
+                ],
+                activity=activity_table(metrics) if not metrics.empty else metrics,
+                commentary=activity.commentary(db, strand_id, period),
+            )
+        )
+    content = ReportContent(
+        filters=filters,
+        config=config,
+        forces=_forces(db, period),
+        data_to=covered[-1],
+        data_from=covered[0],
+        generated_at=datetime.now().replace(microsecond=0),
+        place_label=filters.place_label(config),
+        strand_ids=chosen,
+        overview=overview,
+        narrative=narrative,
+        insight=table,
+        series=series,
+        district_series=district_series,
+        delivery=_delivery(db, period, chosen),
+        strands=sections,
+    )
+    progress(1.0, "Figures collected")
+    return content
+
+
+def strand_empty_note(section: StrandSection, period: date) -> str | None:
+    """What a strand's slide says when it has neither measures nor operational results."""
+    if section.measures or not section.activity.empty:
+        return None
+    return NO_DATA_NOTE.format(period=month_long_label(period))
+
+
+def chart_months_label(period: date) -> str:
+    """The span the monthly charts cover, in words."""
+    return (
+        f"{month_long_label(add_months(period, -(CHART_MONTHS - 1)))} to {month_long_label(period)}"
+    )

@@ -1,0 +1,626 @@
+"""The exports read back as a user would open them: the deck with python-pptx, the workbook with
+openpyxl, the HTML report with an HTML parser. Every figure in them must be the one
+`crimeprev insight` / `crimeprev delivery` prints for the same filters."""
+
+from __future__ import annotations
+
+import base64
+import contextlib
+import csv
+import io
+import json
+import re
+from collections.abc import Callable
+from dataclasses import replace
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any
+
+import lxml.html
+import pytest
+from builders import build_tiny, expected_total, knife_count
+from openpyxl import load_workbook
+from PIL import Image
+from pptx import Presentation
+from pptx.util import Emu
+from streamlit.testing.v1 import AppTest
+
+from crimeprev.charts import monthly_chart
+from crimeprev.cli import main
+from crimeprev.config import load_config
+from crimeprev.db import Database
+from crimeprev.filters import Filters
+from crimeprev.insight import monthly_series
+from crimeprev.periods import Window, format_pct, parse_month
+from crimeprev.report import render
+from crimeprev.report.content import NO_COUNTS_NOTE, NO_DATA_NOTE, collect
+from crimeprev.report.deck import (
+    BODY_TOP_IN,
+    FOOTER_TOP_IN,
+    SLIDE_HEIGHT_IN,
+    SLIDE_WIDTH_IN,
+    build_deck,
+    fitting_size,
+)
+from crimeprev.report.exports import FORMATS, build_report, format_for
+from crimeprev.report.html_report import build_html
+from crimeprev.report.workbook import build_workbook
+from crimeprev.store import DATA_DIR_VARIABLE, REPOSITORY_ROOT
+
+SEP_22 = date(2022, 9, 1)
+APP = str(REPOSITORY_ROOT / "app.py")
+CONFIG = load_config()
+STRAND_NAMES = {s.id: s.name for s in CONFIG.strands}
+MEASURE_IDS = {(m.strand_id, m.name): m.id for m in CONFIG.measures}
+
+
+def _cli_json(*args: str) -> list[dict[str, Any]]:
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        assert main(list(args)) == 0
+    records: list[dict[str, Any]] = json.loads(out.getvalue())
+    return records
+
+
+def _insight_by_key(root: Path, *extra: str) -> dict[tuple[str, str], dict[str, Any]]:
+    records = _cli_json(
+        "--data-dir", str(root), "insight", "--period", "2022-09", "--format", "json", *extra
+    )
+    return {(r["measure"], r["comparison"]): r for r in records}
+
+
+def _activity_rows(root: Path) -> dict[tuple[str, str], float]:
+    """The latest value of each strand's result up to September 2022, read from the CSV."""
+    latest: dict[tuple[str, str, str], tuple[str, float]] = {}
+    with (root / "activity" / "metrics.csv").open(newline="", encoding="utf-8") as handle:
+        for row in csv.DictReader(handle):
+            if row["period_end"] > "2022-09":
+                continue
+            key = (row["strand_id"], row["operation"], row["metric"])
+            if key not in latest or row["period_end"] > latest[key][0]:
+                latest[key] = (row["period_end"], float(row["value"]))
+    return {(s, m[:1].upper() + m[1:]): v for (s, _, m), (_, v) in latest.items()}
+
+
+def _number(text: str) -> float:
+    return float(re.sub(r"[^0-9.\-]", "", text))
+
+
+@pytest.fixture(scope="module")
+def full_content(demo_db: Database):
+    return collect(demo_db, Filters(SEP_22))
+
+
+@pytest.fixture(scope="module")
+def deck(full_content):
+    return Presentation(io.BytesIO(build_deck(full_content)))
+
+
+@pytest.fixture(scope="module")
+def insight_rows(demo_root: Path):
+    return _insight_by_key(demo_root)
+
+
+def _titles(presentation) -> list[str]:
+    return [slide.shapes.title.text_frame.text for slide in presentation.slides]
+
+
+def _tables(slide) -> list[list[list[str]]]:
+    return [
+        [[cell.text for cell in row.cells] for row in shape.table.rows]
+        for shape in slide.shapes
+        if shape.has_table
+    ]
+
+
+def _expected_strand_titles(root: Path, strand_ids: list[str]) -> list[str]:
+    with_activity = {key[0] for key in _activity_rows(root)}
+    titles = []
+    for strand in CONFIG.strands:
+        if strand.id not in strand_ids:
+            continue
+        titles += [f"{strand.name}: {m.name}" for m in strand.measures]
+        if strand.id in with_activity:
+            titles.append(f"{strand.name}: operational results")
+        if not strand.measures and strand.id not in with_activity:
+            titles.append(strand.name)
+    return titles
+
+
+def test_the_deck_has_the_specified_slides_in_order(deck, demo_root: Path):
+    titles = _titles(deck)
+    assert titles[0] == "Crime Prevention Strategy"
+    summaries = [t for t in titles if t.startswith("Summary")]
+    assert summaries and titles[1 : 1 + len(summaries)] == summaries
+    rest = titles[1 + len(summaries) :]
+    assert rest[:3] == [
+        "Strands at a glance (1 of 2)",
+        "Strands at a glance (2 of 2)",
+        "Delivery plan",
+    ]
+    assert rest[3:] == _expected_strand_titles(demo_root, list(STRAND_NAMES))
+    # 14 measure slides, 8 strands with results, and Places, which has neither.
+    assert len(rest[3:]) == 14 + 8 + 1
+    assert deck.slide_width == Emu(int(SLIDE_WIDTH_IN * 914400))
+    assert abs(deck.slide_width / deck.slide_height - 16 / 9) < 0.01
+
+
+def test_every_number_on_a_measure_slide_is_the_insight_figure(deck, insight_rows):
+    checked = 0
+    for slide in deck.slides:
+        strand_name, _, measure_name = slide.shapes.title.text_frame.text.partition(": ")
+        strand_id = next((s for s, n in STRAND_NAMES.items() if n == strand_name), None)
+        measure_id = MEASURE_IDS.get((strand_id, measure_name))
+        if measure_id is None:
+            continue
+        tables = _tables(slide)
+        assert len(tables) == 2, slide.shapes.title.text_frame.text
+        for comparison, table in zip(("previous_year", "baseline"), tables, strict=True):
+            expected = insight_rows[(measure_id, comparison)]
+            comparator_label = Window.ending(parse_month(expected["comparator_end"])).label()
+            assert table == [
+                [comparator_label, str(expected["comparator_count"])],
+                ["12 months ending Sep 22", str(expected["current_count"])],
+                ["Diff.", str(expected["diff"])],
+                ["% Diff.", format_pct(expected["pct_change"])],
+            ]
+            checked += 1
+    assert checked == 28
+    knife = insight_rows[("knife-crime", "previous_year")]
+    assert knife["current_count"] == 3187
+
+
+def test_the_overview_and_delivery_tables_carry_the_cli_figures(deck, insight_rows, demo_root):
+    overview = [
+        row
+        for slide in deck.slides
+        if slide.shapes.title.text_frame.text.startswith("Strands at a glance")
+        for row in _tables(slide)[0][1:]
+    ]
+    strand = None
+    measures_seen = 0
+    for name, measure, count, previous, baseline, _delivery in overview:
+        strand = next((s for s, n in STRAND_NAMES.items() if n == name), strand) if name else strand
+        measure_id = MEASURE_IDS.get((strand, measure))
+        if measure_id is None:
+            assert measure == "Activity only" and count == ""
+            continue
+        measures_seen += 1
+        year = insight_rows[(measure_id, "previous_year")]
+        assert int(count.replace(",", "")) == year["current_count"]
+        assert previous == format_pct(year["pct_change"])
+        assert baseline == format_pct(insight_rows[(measure_id, "baseline")]["pct_change"])
+    assert measures_seen == 14
+
+    status = _cli_json(
+        "--data-dir", str(demo_root), "delivery", "--period", "2022-09", "--format", "json"
+    )
+    slide = next(s for s in deck.slides if s.shapes.title.text_frame.text == "Delivery plan")
+    rows = _tables(slide)[0][1:]
+    assert len(rows) == len(status) == 15
+    for row, record in zip(rows, status, strict=True):
+        numbers = [int(v) for v in row[1:6]]
+        assert numbers == [record[k] for k in ("total", "complete", "ongoing", "at_risk")] + [
+            record["not_started"]
+        ]
+    assert rows[-1][0] == "Total" and int(rows[-1][1]) == 583
+
+
+def test_operational_results_are_the_values_reported(deck, demo_root: Path):
+    reported = _activity_rows(demo_root)
+    seen = 0
+    for slide in deck.slides:
+        title = slide.shapes.title.text_frame.text
+        if not title.endswith(": operational results"):
+            continue
+        strand_id = next(s for s, n in STRAND_NAMES.items() if f"{n}: operational results" == title)
+        for _operation, metric, value, _period in _tables(slide)[0][1:]:
+            # shown to one decimal place at most
+            assert _number(value) == pytest.approx(reported[(strand_id, metric)], abs=0.05)
+            seen += 1
+    assert seen == len(reported)
+
+
+def test_every_picture_is_a_sharp_png_inside_its_slide(deck):
+    pictures = [
+        (slide, shape) for slide in deck.slides for shape in slide.shapes if shape.shape_type == 13
+    ]
+    assert len(pictures) == 14
+    for _slide, picture in pictures:
+        assert picture.image.content_type == "image/png"
+        image = Image.open(io.BytesIO(picture.image.blob))
+        image.verify()
+        width_px, height_px = Image.open(io.BytesIO(picture.image.blob)).size
+        assert width_px >= 1000 and 400 <= height_px <= width_px
+        # at least 130 pixels per inch as shown on the slide: sharp on a projector
+        assert width_px / (picture.width / 914400) >= 130
+
+
+def test_every_shape_is_on_its_slide_and_tables_read_from_the_back(deck):
+    width, height = deck.slide_width, deck.slide_height
+    for slide in deck.slides:
+        for shape in slide.shapes:
+            assert shape.left >= 0 and shape.top >= 0
+            assert shape.left + shape.width <= width and shape.top + shape.height <= height
+            if shape.has_table:
+                sizes = [
+                    run.font.size.pt
+                    for row in shape.table.rows
+                    for cell in row.cells
+                    for paragraph in cell.text_frame.paragraphs
+                    for run in paragraph.runs
+                ]
+                assert min(sizes) >= 14
+            elif shape.has_text_frame and shape.top < FOOTER_TOP_IN * 914400:
+                for paragraph in shape.text_frame.paragraphs:
+                    for run in paragraph.runs:
+                        assert run.font.size is None or run.font.size.pt >= 10
+        assert slide.has_notes_slide and slide.notes_slide.notes_text_frame.text.strip()
+    assert SLIDE_HEIGHT_IN * 914400 == pytest.approx(height, abs=1)
+
+
+def test_speaker_notes_give_definitions_windows_and_source(deck):
+    knife = CONFIG.measure("knife-crime")
+    slide = next(
+        s
+        for s in deck.slides
+        if s.shapes.title.text_frame.text == "Knife crime: Knife-enabled crime"
+    )
+    notes = slide.notes_slide.notes_text_frame.text
+    assert knife.definition in notes
+    assert knife.rule.describe() in notes
+    assert "12 months ending Sep 21" in notes and "12 months ending Dec 19" in notes
+    assert "Essex Police" in notes and "September 2022" in notes
+    assert "Knife-enabled crime in the year to September 2022" in notes  # the commentary
+
+
+def test_a_strand_without_data_says_so(deck):
+    slide = next(s for s in deck.slides if s.shapes.title.text_frame.text == "Places")
+    texts = " ".join(shape.text_frame.text for shape in slide.shapes if shape.has_text_frame)
+    assert NO_DATA_NOTE.format(period="September 2022") in texts
+
+
+def test_a_long_summary_continues_on_further_slides_without_spilling(full_content):
+    sentence = "Knife crime rose by a tenth against the year before, more than chance explains."
+    narrative = [" ".join([sentence] * 40), "A closing caveat."]
+    deck = Presentation(io.BytesIO(build_deck(replace(full_content, narrative=narrative))))
+    slides = [s for s in deck.slides if s.shapes.title.text_frame.text.startswith("Summary")]
+    assert len(slides) >= 2
+    assert [s.shapes.title.text_frame.text for s in slides] == [
+        f"Summary ({i} of {len(slides)})" for i in range(1, len(slides) + 1)
+    ]
+    shown = ""
+    for slide in slides:
+        body = max(
+            (s for s in slide.shapes if s.has_text_frame and s.top > BODY_TOP_IN * 914400 - 1),
+            key=lambda s: len(s.text_frame.text),
+        )
+        text = body.text_frame.text
+        size = body.text_frame.paragraphs[0].runs[0].font.size.pt
+        assert size >= 16
+        assert fitting_size(text, body.width / 914400, body.height / 914400, int(size), int(size))
+        shown += " " + text
+    assert shown.count(sentence) == 40 and "A closing caveat." in shown
+
+
+def test_a_deck_for_one_district_and_two_strands_counts_that_district(demo_db, demo_root):
+    filters = Filters(SEP_22, districts=("colchester",))
+    data = build_report(demo_db, filters, ".pptx", ["places", "knife-crime"])
+    deck = Presentation(io.BytesIO(data))
+    titles = _titles(deck)
+    assert titles[-2:] == ["Knife crime: Knife-enabled crime", "Places"]
+    assert "Strands at a glance" in titles and "Delivery plan" in titles
+    expected = _insight_by_key(demo_root, "--district", "Colchester")
+    slide = deck.slides[titles.index("Knife crime: Knife-enabled crime")]
+    current = _tables(slide)[0][1][1]
+    assert int(current) == expected[("knife-crime", "previous_year")]["current_count"]
+    assert int(current) != 3187
+    delivery = _tables(deck.slides[titles.index("Delivery plan")])[0]
+    assert [row[0] for row in delivery[1:]] == ["Knife crime", "Places", "Total, all strands"]
+    subject = deck.core_properties.subject
+    assert "Places: Colchester" in subject and "Knife crime, Places" in subject
+
+
+@pytest.fixture(scope="module")
+def tiny_db(tmp_path_factory: pytest.TempPathFactory) -> Database:
+    from crimeprev.aggregate import open_database
+
+    return open_database(build_tiny(tmp_path_factory.mktemp("tiny")))
+
+
+def test_measures_without_counts_and_incomplete_windows_say_so(tiny_db: Database):
+    content = collect(tiny_db, Filters(SEP_22))
+    deck = Presentation(io.BytesIO(build_deck(content)))
+    texts = {
+        slide.shapes.title.text_frame.text: " ".join(
+            shape.text_frame.text for shape in slide.shapes if shape.has_text_frame
+        )
+        for slide in deck.slides
+    }
+    fraud = texts["Cybercrime and fraud: Fraud"]
+    assert NO_COUNTS_NOTE.format(months=36, period="Sep 22") in fraud
+    knife_slide = deck.slides[list(texts).index("Knife crime: Knife-enabled crime")]
+    year_before, baseline = _tables(knife_slide)
+    assert year_before[0][1] == "incomplete"  # the tiny data lacks September 2021
+    assert "the data lacks 2021-09" in texts["Knife crime: Knife-enabled crime"]
+    window = Window.ending(SEP_22)
+    assert int(baseline[1][1]) == expected_total(knife_count, window.start, window.end)
+    pictures = [s for slide in deck.slides for s in slide.shapes if s.shape_type == 13]
+    assert len(pictures) == sum(m.has_counts for s in content.strands for m in s.measures) == 5
+
+
+@pytest.fixture(scope="module")
+def workbook(full_content):
+    return load_workbook(io.BytesIO(build_workbook(full_content)))
+
+
+def test_the_workbook_has_a_sheet_per_table_with_filters_and_a_frozen_header(
+    workbook, full_content
+):
+    assert workbook.sheetnames == [
+        "Overview",
+        "Insight",
+        "Monthly",
+        "Monthly by district",
+        "Delivery status",
+        "Delivery actions",
+        "Activity",
+        "Commentary",
+        "Measures",
+    ]
+    for sheet in workbook.worksheets:
+        assert sheet["A1"].value and sheet["A1"].font.bold
+        assert sheet["A2"].value == full_content.filter_summary()
+        assert "Period: 12 months ending Sep 22" in sheet["A2"].value
+        assert "Places: All districts" in sheet["A2"].value
+        assert sheet.freeze_panes == "A5"
+        assert sheet["A4"].font.bold
+        widths = [sheet.column_dimensions[c].width for c in "AB"]
+        assert all(w and w > 8 for w in widths)
+
+
+def test_workbook_insight_figures_are_numbers_equal_to_the_cli(workbook, insight_rows):
+    sheet = workbook["Insight"]
+    header = [c.value for c in sheet[4]]
+    rows = [
+        dict(zip(header, values, strict=True)) for values in sheet.iter_rows(5, values_only=True)
+    ]
+    assert len(rows) == len(insight_rows) == 28
+    for row in rows:
+        expected = insight_rows[(row["measure"], row["comparison"])]
+        assert isinstance(row["current_count"], int)
+        assert row["current_count"] == expected["current_count"]
+        assert row["comparator_count"] == expected["comparator_count"]
+        assert row["diff"] == expected["diff"]
+        assert row["pct_change"] == pytest.approx(expected["pct_change"])
+        assert row["complete"] is True
+        assert isinstance(row["current_start"], datetime)
+        assert row["current_start"].date() == parse_month(expected["current_start"])
+    month_cell = sheet.cell(5, header.index("current_start") + 1)
+    assert month_cell.number_format == "mmm yyyy" and month_cell.is_date
+
+
+def test_workbook_monthly_series_add_up_across_districts(workbook, demo_db):
+    def table(name: str) -> list[dict[str, Any]]:
+        sheet = workbook[name]
+        header = [c.value for c in sheet[4]]
+        return [dict(zip(header, v, strict=True)) for v in sheet.iter_rows(5, values_only=True)]
+
+    force = table("Monthly")
+    by_district = table("Monthly by district")
+    assert len(force) == 14 * 36 and len(by_district) == 14 * 36 * len(CONFIG.districts)
+    totals: dict[tuple[str, datetime], int] = {}
+    for row in by_district:
+        key = (row["measure_id"], row["month_start"])
+        totals[key] = totals.get(key, 0) + row["count_records"]
+    for row in force:
+        assert totals[(row["measure_id"], row["month_start"])] == row["count_records"]
+    september = [r for r in force if r["measure_id"] == "knife-crime"][-1]
+    assert september["month_start"] == datetime(2022, 9, 1)
+    series = monthly_series(demo_db, SEP_22, 1, measure_ids=["knife-crime"])
+    assert september["count_records"] == int(series["count_records"].iloc[0])
+
+
+def test_workbook_delivery_status_is_the_cli_table(workbook, demo_root):
+    status = _cli_json(
+        "--data-dir", str(demo_root), "delivery", "--period", "2022-09", "--format", "json"
+    )
+    sheet = workbook["Delivery status"]
+    header = [c.value for c in sheet[4]]
+    rows = [dict(zip(header, v, strict=True)) for v in sheet.iter_rows(5, values_only=True)]
+    assert [
+        {"strand": r["strand_id"]} | {k: r[k] for k in ("total", "complete", "ongoing")}
+        for r in rows
+    ] == [{k: s[k] for k in ("strand", "total", "complete", "ongoing")} for s in status]
+
+
+@pytest.fixture(scope="module")
+def html_page(full_content):
+    return lxml.html.fromstring(build_html(full_content))
+
+
+def test_the_html_report_tables_carry_the_cli_figures(html_page, insight_rows):
+    tables = html_page.xpath("//table[@class='comparison']")
+    assert len(tables) == 28
+    for table in tables:
+        expected = insight_rows[(table.get("data-measure"), table.get("data-comparison"))]
+        cells = [td.text_content() for td in table.xpath(".//tbody//td")]
+        assert cells == [
+            str(expected["comparator_count"]),
+            str(expected["current_count"]),
+            str(expected["diff"]),
+            format_pct(expected["pct_change"]),
+        ]
+    overview = html_page.xpath("//table[@class='overview']//tbody/tr")
+    counts = [tr.xpath("./td")[2].text_content() for tr in overview]
+    assert "3,187" in counts and len(overview) == 18
+    total = html_page.xpath("//table[@class='delivery']//tr[@class='total']/td")
+    assert [td.text_content() for td in total][:2] == ["Total", "583"]
+
+
+def test_the_html_report_is_one_self_contained_file_that_prints_on_a4(html_page):
+    images = html_page.xpath("//img")
+    assert len(images) == 14
+    for image in images:
+        source = image.get("src")
+        assert source.startswith("data:image/svg+xml;base64,")
+        svg = base64.b64decode(source.split(",", 1)[1]).decode("utf-8")
+        assert svg.startswith("<svg") and "</svg>" in svg
+        assert image.get("alt")
+    assert not html_page.xpath("//link[@rel='stylesheet'] | //script[@src]")
+    style = html_page.xpath("//style")[0].text_content()
+    assert "size: A4" in style and "@media print" in style
+    assert html_page.xpath("//section[@id='strand-places']//p[@class='panel']")
+
+
+def test_chart_images_for_downloads(demo_db):
+    series = monthly_series(demo_db, SEP_22, 36, measure_ids=["rape"])
+    chart = monthly_chart(series, SEP_22, unit="crimes")
+    png = render.chart_png(chart)
+    width_px, height_px = Image.open(io.BytesIO(png)).size
+    assert width_px >= 2 * render.DOWNLOAD_WIDTH_PX and height_px > 400
+    svg = render.chart_svg(chart).decode("utf-8")
+    assert svg.startswith("<svg") and "</svg>" in svg
+    assert render.chart_png(chart) is png  # the second download is the cached image
+
+
+def test_report_formats_follow_the_file_name():
+    assert format_for("q2.PPTX").suffix == ".pptx"
+    assert set(FORMATS) == {".pptx", ".xlsx", ".html"}
+    with pytest.raises(ValueError, match="must end in .pptx, .xlsx, .html"):
+        format_for("q2.docx")
+
+
+@pytest.mark.parametrize("suffix", [".pptx", ".xlsx", ".html"])
+def test_the_report_command_writes_each_format(demo_root, tmp_path, capsys, suffix):
+    out = tmp_path / f"q2{suffix}"
+    code = main(
+        [
+            "--data-dir",
+            str(demo_root),
+            "report",
+            "--period",
+            "2022-09",
+            "--strand",
+            "rape",
+            "--out",
+            str(out),
+        ]
+    )
+    assert code == 0, capsys.readouterr().err
+    assert str(out) in capsys.readouterr().out
+    data = out.read_bytes()
+    readers: dict[str, Callable[[bytes], Any]] = {
+        ".pptx": lambda b: _titles(Presentation(io.BytesIO(b)))[-1] == "Rape: Recorded rape",
+        ".xlsx": lambda b: load_workbook(io.BytesIO(b))["Insight"]["A5"].value == "rape",
+        ".html": lambda b: b'data-measure="rape"' in b,
+    }
+    assert readers[suffix](data)
+    assert not list(tmp_path.glob("*.part"))
+
+
+@pytest.mark.parametrize(
+    ("out", "message"),
+    [
+        ("report.docx", "the file name must end in .pptx, .xlsx, .html"),
+        ("missing-folder/report.pptx", "does not exist"),
+    ],
+)
+def test_the_report_command_refuses_what_it_cannot_write(demo_root, tmp_path, capsys, out, message):
+    code = main(
+        [
+            "--data-dir",
+            str(demo_root),
+            "report",
+            "--period",
+            "2022-09",
+            "--out",
+            str(tmp_path / out),
+        ]
+    )
+    error = capsys.readouterr().err
+    assert code == 2 and message in error
+    assert "Traceback" not in error and error.count("\n") == 1
+
+
+def test_the_report_command_refuses_a_folder_as_its_file(demo_root, tmp_path, capsys):
+    (tmp_path / "deck.pptx").mkdir()
+    code = main(
+        [
+            "--data-dir",
+            str(demo_root),
+            "report",
+            "--period",
+            "2022-09",
+            "--out",
+            str(tmp_path / "deck.pptx"),
+        ]
+    )
+    error = capsys.readouterr().err
+    assert code == 2 and "it is a folder" in error
+
+
+@pytest.fixture
+def report_page(demo_root: Path, monkeypatch: pytest.MonkeyPatch) -> AppTest:
+    monkeypatch.setenv(DATA_DIR_VARIABLE, str(demo_root))
+    at = AppTest.from_file(APP, default_timeout=120)
+    at.run()
+    at.switch_page("pages/report.py")
+    at.query_params.update({"period": "2022-09", "strands": "knife-crime,rape"})
+    return at.run()
+
+
+def test_the_report_page_builds_a_workbook_for_download(report_page: AppTest):
+    at = report_page
+    assert not at.exception
+    assert at.title[0].value == "Report"
+    assert [b.label for b in at.button][:3] == [
+        "Build the slide deck",
+        "Build the workbook",
+        "Build the HTML report",
+    ]
+    assert at.multiselect(key="url_strands").value == ["knife-crime", "rape"]
+    assert not at.get("download_button")
+    at.button(key="build.xlsx").click().run()
+    assert not at.exception
+    downloads = at.get("download_button")
+    assert [d.proto.label for d in downloads] == ["Download crime-prevention-2022-09.xlsx"]
+    assert "Built in" in " ".join(c.value for c in at.caption)
+
+
+def test_every_chart_on_a_strand_page_offers_png_svg_and_csv(
+    demo_root: Path, monkeypatch: pytest.MonkeyPatch
+):
+    monkeypatch.setenv(DATA_DIR_VARIABLE, str(demo_root))
+    at = AppTest.from_file(APP, default_timeout=120)
+    at.run()
+    at.switch_page("pages/strand.py")
+    at.query_params.update({"strand": "hate-crime", "period": "2022-09"})
+    at.run()
+    assert not at.exception
+    labels = [d.proto.label for d in at.get("download_button")]
+    # two measures, each with a monthly and a district chart
+    assert labels == ["Download CSV", "Download PNG", "Download SVG"] * 4
+
+
+@pytest.mark.reference
+def test_the_deck_shows_the_published_report_figures(deck, reference_dir: Path):
+    """Each figure printed in the Q1-Q2 2022/23 report is on the September 2022 deck."""
+    slides = {slide.shapes.title.text_frame.text: slide for slide in deck.slides}
+    with (reference_dir / "published-figures.csv").open(newline="", encoding="utf-8") as handle:
+        printed = list(csv.DictReader(handle))
+    assert len(printed) == 24
+    for figure in printed:
+        measure = CONFIG.measure(figure["measure"])
+        slide = slides[f"{STRAND_NAMES[measure.strand_id]}: {measure.name}"]
+        index = 0 if figure["comparison"] == "previous_year" else 1
+        shown = dict(_tables(slide)[index])
+        for column, label in (
+            ("comparator_count", Window.ending(parse_month(figure["comparator_end"])).label()),
+            ("current_count", Window.ending(parse_month(figure["current_end"])).label()),
+            ("diff", "Diff."),
+        ):
+            if figure[column]:
+                assert shown[label] == figure[column], (figure["measure"], column)
+        if figure["pct_change"]:
+            assert shown["% Diff."] == format_pct(float(figure["pct_change"])), figure["measure"]
