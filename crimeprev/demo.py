@@ -515,6 +515,25 @@ def _build_records(cal: _Calibration, counts: IntArray, seed: int) -> _Records:
     return _Records(month, crime_type, district, outcome, flags, offsets)
 
 
+def _shift_factors(
+    records: _Records, shifts: list[dict[str, Any]], cal: _Calibration
+) -> FloatArray:
+    """Per record, how much more likely it is to be flagged from each shift's month on: some
+    crime types and districts come to carry more of a measure, its force-wide count unchanged."""
+    factors = np.ones(records.size, dtype=np.float64)
+    codes = [d.code for d in cal.districts]
+    for shift in shifts:
+        later = records.month >= cal.index(shift["from"])
+        by_type = np.ones(len(cal.type_names), dtype=np.float64)
+        for name, factor in shift.get("type_weights", {}).items():
+            by_type[cal.type_names.index(name)] = factor
+        by_district = np.ones(len(codes), dtype=np.float64)
+        for code, factor in shift.get("district_weights", {}).items():
+            by_district[codes.index(code)] = factor
+        factors[later] *= by_type[records.crime_type[later]] * by_district[records.district[later]]
+    return factors
+
+
 def _set_flag(
     records: _Records, measure: Measure, targets: IntArray, cal: _Calibration, seed: int
 ) -> None:
@@ -522,6 +541,7 @@ def _set_flag(
     spec = cal.raw["measures"][measure.id]
     weights = cal.type_weights(spec["eligible"])[records.crime_type]
     weights = weights * cal.district_weights(spec.get("district_weights", {}))[records.district]
+    weights = weights * _shift_factors(records, spec.get("shifts", []), cal)
     rng = _rng(seed, f"flag:{measure.id}")
     keys = np.full(records.size, np.inf)
     eligible = weights > 0

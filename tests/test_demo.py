@@ -9,6 +9,7 @@ from __future__ import annotations
 import csv
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 
@@ -446,3 +447,22 @@ def test_commentary_covers_every_strand(demo_root):
         sentences = row["commentary"].count(". ") + 1
         assert 2 <= sentences <= 4, row["strand_id"]
         assert row["commentary"].endswith(".")
+
+
+def test_the_knife_crime_rise_has_a_story_to_find(demo_db):
+    """Since spring 2022 the rise comes mostly from Basildon and Southend-on-Sea, and from
+    possession offences: what an analyst should reach on the Explore page in a few clicks."""
+    from crimeprev import explore
+    from crimeprev.explore import ExploreState
+    from crimeprev.insight import district_breakdown
+
+    period = date(2022, 9, 1)
+    districts = district_breakdown(demo_db, "knife-crime", period).sort_values(
+        "diff", ascending=False
+    )
+    assert set(districts["district_name"].iloc[:2]) == {"Basildon", "Southend-on-Sea"}
+    assert districts["diff"].iloc[:2].sum() > districts["diff"].sum() * 0.8
+    state = ExploreState(measure_ids=("knife-crime",), dimension="crime_type", granularity="year")
+    pivot = explore.explore(demo_db, state, period).pivot.set_index("dimension_value")
+    types = pivot.drop(index=explore.TOTAL_LABEL)
+    assert types["diff"].idxmax() == "Possession of weapons offences"

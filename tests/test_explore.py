@@ -390,7 +390,10 @@ def test_the_page_shows_the_drilled_pivot_from_a_link(open_explore, demo_db: Dat
     ).pivot.set_index("dimension_value")
     assert at.query_params["by"] == "crime_type"
     pd.testing.assert_frame_equal(pivot, expected, check_dtype=False)
-    assert pivot.loc[explore.TOTAL_LABEL, "current_count"] == 384
+    assert (
+        pivot.loc[explore.TOTAL_LABEL, "current_count"]
+        == pivot.drop(index=explore.TOTAL_LABEL)["current_count"].sum()
+    )
     assert any("District: Basildon" == button.label for button in at.button)
 
 
