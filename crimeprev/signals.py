@@ -27,7 +27,6 @@ from datetime import date
 from typing import Any
 
 import pandas as pd
-from scipy.stats import poisson
 
 from crimeprev.config import Signals
 from crimeprev.db import Database
@@ -109,6 +108,8 @@ def upper_tail_p_value(count: int, expected: float) -> float:
         return 1.0
     if expected <= 0:
         return 0.0
+    from scipy.stats import poisson  # imported when first needed: it takes a second to load
+
     return float(poisson.sf(count - 1, expected))
 
 

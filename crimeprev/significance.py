@@ -18,8 +18,6 @@ import math
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from scipy.stats import beta, binom
-
 DEFAULT_SIGNIFICANCE_LEVEL = 0.05
 DEFAULT_SMALL_COUNT = 20
 # The binomial test's tolerance for "equally likely" splits, as scipy.stats.binomtest uses.
@@ -59,6 +57,8 @@ def binomial_p_value(successes: int, trials: int, probability: float = 0.5) -> f
     than `successes` (the definition `scipy.stats.binomtest` uses)."""
     if not 0 <= successes <= trials:
         raise ValueError("successes must lie between 0 and trials")
+    from scipy.stats import binom  # imported when first needed: it takes a second to load
+
     k, n, p = successes, trials, probability
     if n == 0 or k == p * n:
         return 1.0
@@ -81,6 +81,8 @@ def clopper_pearson(successes: int, trials: int, level: float = 0.95) -> tuple[f
     """The exact (Clopper-Pearson) interval for a binomial proportion, from beta quantiles."""
     if trials <= 0 or not 0 <= successes <= trials:
         raise ValueError("need 0 <= successes <= trials and trials > 0")
+    from scipy.stats import beta
+
     tail = (1 - level) / 2
     k, n = successes, trials
     low = 0.0 if k == 0 else float(beta.ppf(tail, k, n - k + 1))
