@@ -599,8 +599,9 @@ def test_every_chart_on_a_strand_page_offers_png_svg_and_csv(
     at.run()
     assert not at.exception
     labels = [d.proto.label for d in at.get("download_button")]
-    # two measures, each with a monthly and a district chart
-    assert labels == ["Download CSV", "Download PNG", "Download SVG"] * 4
+    # two measures, each with a monthly and a district chart; then the strand's insight
+    # figures and its operational results as CSV
+    assert labels == ["Download CSV", "Download PNG", "Download SVG"] * 4 + ["Download CSV"] * 2
 
 
 @pytest.mark.reference
