@@ -75,3 +75,4 @@ bench: sync-dev
 	$(UV) run python benchmarks/serve_pages.py
 	$(UV) run python benchmarks/build_report.py
 	$(UV) run python benchmarks/import_police_uk.py
+	$(UV) run python benchmarks/scale.py

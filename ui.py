@@ -6,6 +6,7 @@ come with their numbers and a CSV download.
 from __future__ import annotations
 
 import importlib
+import inspect
 import runpy
 from collections.abc import Callable
 from dataclasses import dataclass, replace
@@ -22,7 +23,7 @@ from crimeprev.aggregate import open_database, records_signature
 from crimeprev.config import Config, ConfigError, config_fingerprint, config_for
 from crimeprev.db import Database, DataUnreadable
 from crimeprev.filters import Filters, resolve_filters, split_values
-from crimeprev.insight import covered_months
+from crimeprev.insight import covered_months, data_forces
 from crimeprev.periods import Window, format_month, month_label, month_long_label, months_between
 from crimeprev.report import render
 from crimeprev.store import data_dir, has_records
@@ -32,7 +33,7 @@ T = TypeVar("T")
 APP_SCRIPT = Path(__file__).with_name("app.py")
 FRAMED_KEY = "framed"
 
-URL_PARAMS = ("period", "district", "lpa", "strand")
+URL_PARAMS = ("period", "district", "lpa", "strand", "force")
 SIDE_FILES = (
     "delivery/actions.csv",
     "delivery/status.csv",
@@ -44,6 +45,7 @@ PERIOD_KEY = "filter_period"
 DISTRICTS_KEY = "filter_districts"
 LPAS_KEY = "filter_lpas"
 STRAND_KEY = "filter_strand"
+FORCE_KEY = "filter_force"
 SAVED_PARAMS_KEY = "saved_query_params"
 VIEW_KEY = "view"
 COLUMN_LABELS = {
@@ -120,9 +122,17 @@ def _fetch_from(
 
 def fetch(function: Callable[..., T], *args: Any, **kwargs: Any) -> T:
     """Call a `crimeprev` function that takes the database first, cached per data version
-    and arguments: `fetch(insight.insight_table, period, strand_id="rape")`."""
+    and arguments: `fetch(insight.insight_table, period, strand_id="rape")`. When the data
+    holds several forces, a function with a `force` parameter counts the force chosen in the
+    sidebar unless the call names one."""
     view: View = st.session_state[VIEW_KEY]
+    if view.filters.force is not None and "force" not in kwargs and _takes_force(function):
+        kwargs["force"] = view.filters.force
     return _fetch_from(view.root, view.version, function, *args, **kwargs)
+
+
+def _takes_force(function: Callable[..., Any]) -> bool:
+    return "force" in inspect.signature(function).parameters
 
 
 def current_view() -> View:
@@ -168,7 +178,9 @@ def _write_url(filters: Filters, with_strand: bool) -> None:
         st.query_params.from_dict(wanted)
 
 
-def _read_filters(config: Config, covered: list[date], with_strand: bool) -> Filters:
+def _read_filters(
+    config: Config, covered: list[date], with_strand: bool, forces: tuple[str, ...]
+) -> Filters:
     raw = _url_or_saved_params()
     resolved = resolve_filters(
         config,
@@ -177,6 +189,8 @@ def _read_filters(config: Config, covered: list[date], with_strand: bool) -> Fil
         districts=raw.get("district"),
         lpas=raw.get("lpa"),
         strand=_last(raw.get("strand")) if with_strand else None,
+        force=_last(raw.get("force")),
+        forces=forces,
     )
     for problem in resolved.problems:
         st.warning(problem, icon=":material/warning:")
@@ -194,6 +208,7 @@ def _filters_from_widgets() -> Filters:
         districts=tuple(state[DISTRICTS_KEY]),
         lpas=tuple(state[LPAS_KEY]),
         strand_id=state.get(STRAND_KEY) if "strand" in st.query_params else None,
+        force=state.get(FORCE_KEY),
     )
 
 
@@ -208,15 +223,26 @@ def _on_reset() -> None:
     st.query_params.from_dict({"strand": strand} if strand else {})
 
 
-def _sidebar(config: Config, covered: list[date], filters: Filters) -> None:
+def _on_force_change() -> None:
+    # Another force's districts and LPAs mean nothing here, so they are cleared.
+    filters = replace(_filters_from_widgets(), districts=(), lpas=())
+    _write_url(filters, with_strand=filters.strand_id is not None)
+
+
+def _sidebar(
+    config: Config, covered: list[date], filters: Filters, forces: tuple[str, ...]
+) -> None:
     state = st.session_state
     state[PERIOD_KEY] = filters.period
-    force_slugs = [d.slug for d in config.force_districts]
+    state[FORCE_KEY] = filters.force
+    force_slugs = [d.slug for d in config.districts_of(filters.force)]
     state[DISTRICTS_KEY] = list(filters.districts)
     state[LPAS_KEY] = list(filters.lpas)
     name_of = {d.slug: d.name for d in config.districts}
     with st.sidebar:
         st.caption(f"Data to {month_long_label(covered[-1])}")
+        if len(forces) > 1:
+            st.selectbox("Force", options=list(forces), key=FORCE_KEY, on_change=_on_force_change)
         st.select_slider(
             "Period: 12 months ending",
             options=months_between(covered[0], covered[-1]),
@@ -234,7 +260,7 @@ def _sidebar(config: Config, covered: list[date], filters: Filters) -> None:
         )
         st.multiselect(
             "Local Policing Areas",
-            options=list(config.lpas),
+            options=list(config.lpas_of(filters.force)),
             key=LPAS_KEY,
             on_change=_on_filter_change,
             placeholder="All LPAs",
@@ -255,6 +281,7 @@ def frame(with_strand: bool) -> View:
         version = data_version(root)
         _database(str(root), version)
         covered = _fetch_from(str(root), version, covered_months)
+        forces = tuple(_fetch_from(str(root), version, data_forces))
     except ConfigError as error:
         st.error(f"The configuration cannot be used: {error}", icon=":material/error:")
         st.stop()
@@ -263,8 +290,8 @@ def frame(with_strand: bool) -> View:
         st.stop()
     placeholder = View(str(root), version, Filters(covered[-1]), covered[-1])
     config = placeholder.config
-    filters = _read_filters(config, covered, with_strand)
-    _sidebar(config, covered, filters)
+    filters = _read_filters(config, covered, with_strand, forces)
+    _sidebar(config, covered, filters, forces)
     view = replace(placeholder, filters=filters)
     st.session_state[VIEW_KEY] = view
     st.session_state[FRAMED_KEY] = True
@@ -346,6 +373,8 @@ def page_header(title: str, view: View, counts: bool = True) -> None:
         ]
     else:
         parts = [month_long_label(view.filters.period)]
+    if view.filters.force is not None:
+        parts.insert(0, view.filters.force)
     parts.append(f"data to {month_long_label(view.latest_month)}")
     st.caption(" · ".join(parts))
 

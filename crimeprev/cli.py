@@ -128,6 +128,15 @@ def command_demo(args: argparse.Namespace) -> None:
     from crimeprev.demo import generate_demo
 
     root = data_root(args)
+    if args.scale is not None:
+        from crimeprev.scale import ScaleError, generate_scaled_demo, scale_summary_lines
+
+        try:
+            scaled = generate_scaled_demo(root, args.scale, seed=args.seed)
+        except ScaleError as error:
+            raise UsageError(str(error)) from error
+        print("\n".join(scale_summary_lines(scaled)))
+        return
     summary = generate_demo(root, seed=args.seed)
     print(
         f"Wrote the demo extract to {root}: {summary.records_written:,} records "
@@ -147,6 +156,13 @@ def build_parser() -> argparse.ArgumentParser:
 
     demo = commands.add_parser("demo", help="write the demo extract into the data folder")
     demo.add_argument("--seed", type=int, default=2022, help="random seed (default 2022)")
+    demo.add_argument(
+        "--scale",
+        type=float,
+        metavar="N",
+        help="write N million records across several forces (the demo force and synthetic "
+        "ones, a decade from 10 million), e.g. --scale 50",
+    )
     demo.set_defaults(handler=command_demo)
 
     insight_parser = commands.add_parser(

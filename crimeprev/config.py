@@ -91,6 +91,13 @@ class District:
     # Where the district sits on the tile map (row 0 at the top); None when not placed.
     tile_row: int | None = None
     tile_col: int | None = None
+    # The force the district belongs to, when the data holds several; None means any force
+    # (the two pseudo-districts, and every district of a single-force configuration).
+    force: str | None = None
+
+    def belongs_to(self, force: str | None) -> bool:
+        """Whether the district is one of `force`'s (every district, when force is None)."""
+        return force is None or self.force is None or self.force == force
 
 
 @dataclass(frozen=True)
@@ -175,6 +182,14 @@ class Config:
     @property
     def lpas(self) -> tuple[str, ...]:
         return tuple(sorted({d.lpa for d in self.force_districts if d.lpa}))
+
+    def districts_of(self, force: str | None) -> tuple[District, ...]:
+        """The force districts of one force (all of them when force is None)."""
+        return tuple(d for d in self.force_districts if d.belongs_to(force))
+
+    def lpas_of(self, force: str | None) -> tuple[str, ...]:
+        """The Local Policing Areas of one force (all of them when force is None)."""
+        return tuple(sorted({d.lpa for d in self.districts_of(force) if d.lpa}))
 
     def district_by_slug(self, slug: str) -> District:
         for district in self.districts:
@@ -332,6 +347,7 @@ def _load_districts(path: Path) -> tuple[District, ...]:
                     is_force_district=row.get("is_force_district", "").strip().lower() == "true",
                     tile_row=_optional_number(row.get("tile_row") or "", int, where),
                     tile_col=_optional_number(row.get("tile_col") or "", int, where),
+                    force=(row.get("force") or "").strip() or None,
                 )
             )
         except AttributeError as error:

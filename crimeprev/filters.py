@@ -22,15 +22,19 @@ class Filters:
     districts: tuple[str, ...] = ()
     lpas: tuple[str, ...] = ()
     strand_id: str | None = None
+    # The force counted, when the data holds several; None counts every record.
+    force: str | None = None
 
     def district_codes(self, config: Config) -> list[str] | None:
         """The district codes to count, or None for the whole force."""
-        chosen = selected_districts(config, self.districts, self.lpas)
+        chosen = selected_districts(config, self.districts, self.lpas, self.force)
         return None if chosen is None else [d.code for d in chosen]
 
     def query_params(self) -> dict[str, str]:
         """The filters as URL query parameters (empty ones left out)."""
         params = {"period": format_month(self.period)}
+        if self.force:
+            params["force"] = self.force
         if self.strand_id:
             params["strand"] = self.strand_id
         if self.districts:
@@ -41,7 +45,7 @@ class Filters:
 
     def place_label(self, config: Config) -> str:
         """The places counted, in words: `Essex (all districts)`, `Colchester, Tendring`."""
-        chosen = selected_districts(config, self.districts, self.lpas)
+        chosen = selected_districts(config, self.districts, self.lpas, self.force)
         if chosen is None:
             return "All districts"
         if self.lpas and not self.districts:
@@ -58,13 +62,16 @@ class ResolvedFilters:
 
 
 def selected_districts(
-    config: Config, district_slugs: tuple[str, ...], lpas: tuple[str, ...]
+    config: Config,
+    district_slugs: tuple[str, ...],
+    lpas: tuple[str, ...],
+    force: str | None = None,
 ) -> list[District] | None:
     """Named districts if any, else the districts of the named LPAs, else None (whole force)."""
     if district_slugs:
         return [config.district_by_slug(slug) for slug in district_slugs]
     if lpas:
-        return [d for d in config.force_districts if d.lpa in lpas]
+        return [d for d in config.districts_of(force) if d.lpa in lpas]
     return None
 
 
@@ -92,9 +99,26 @@ def resolve_filters(
     districts: str | list[str] | None = None,
     lpas: str | list[str] | None = None,
     strand: str | None = None,
+    force: str | None = None,
+    forces: tuple[str, ...] = (),
 ) -> ResolvedFilters:
-    """Check user-given filter values; keep what is valid and explain what is not."""
+    """Check user-given filter values; keep what is valid and explain what is not.
+
+    `forces` are the forces the data holds: with more than one, the filters name one of them
+    (the first unless `force` names another), and only its districts and LPAs are accepted."""
     problems: list[str] = []
+    chosen_force = None
+    if len(forces) > 1:
+        chosen_force = forces[0]
+        if force:
+            match = next((f for f in forces if f.lower() == force.strip().lower()), None)
+            if match is None:
+                problems.append(
+                    f"Unknown force '{force}'. Showing {forces[0]}; the data holds "
+                    f"{', '.join(forces)}."
+                )
+            else:
+                chosen_force = match
     if not covered:
         raise PeriodError("The data folder holds no records yet, so there is no period to show.")
     latest, earliest = covered[-1], covered[0]
@@ -116,18 +140,22 @@ def resolve_filters(
     slugs: list[str] = []
     for name in split_values(districts):
         district = find_district(config, name)
-        if district is None:
-            known = ", ".join(d.slug for d in config.districts)
-            problems.append(f"Unknown district '{name}', left out. Known districts: {known}.")
+        if district is None or not district.belongs_to(chosen_force):
+            known = ", ".join(d.slug for d in config.districts if d.belongs_to(chosen_force))
+            where = f" of {chosen_force}" if chosen_force else ""
+            problems.append(
+                f"Unknown district{where} '{name}', left out. Known districts: {known}."
+            )
         elif district.slug not in slugs:
             slugs.append(district.slug)
 
     chosen_lpas: list[str] = []
+    force_lpas = config.lpas_of(chosen_force)
     for name in split_values(lpas):
-        match = next((lpa for lpa in config.lpas if lpa.lower() == name.lower()), None)
+        match = next((lpa for lpa in force_lpas if lpa.lower() == name.lower()), None)
         if match is None:
             problems.append(
-                f"Unknown Local Policing Area '{name}', left out. Known: {', '.join(config.lpas)}."
+                f"Unknown Local Policing Area '{name}', left out. Known: {', '.join(force_lpas)}."
             )
         elif match not in chosen_lpas:
             chosen_lpas.append(match)
@@ -139,5 +167,5 @@ def resolve_filters(
         else:
             problems.append(f"Unknown strand '{strand}'. Showing the first strand instead.")
 
-    filters = Filters(chosen_period, tuple(slugs), tuple(chosen_lpas), strand_id)
+    filters = Filters(chosen_period, tuple(slugs), tuple(chosen_lpas), strand_id, chosen_force)
     return ResolvedFilters(filters, tuple(problems))

@@ -145,9 +145,10 @@ def overview_table(db: Database, filters: Filters) -> OverviewTable:
     and the baseline, the last 24 months, and the strand's delivery progress."""
     config = db.config
     codes = filters.district_codes(config)
-    insight = insight_table(db, filters.period, district_codes=codes)
-    series = monthly_series(db, filters.period, TREND_MONTHS, district_codes=codes)
-    variations = variation_by_measure(db, filters.period, district_codes=codes)
+    force = filters.force
+    insight = insight_table(db, filters.period, district_codes=codes, force=force)
+    series = monthly_series(db, filters.period, TREND_MONTHS, district_codes=codes, force=force)
+    variations = variation_by_measure(db, filters.period, district_codes=codes, force=force)
     delivery, delivery_label, delivery_note = _delivery(db, filters.period)
     rows: list[dict[str, Any]] = []
     for strand in config.strands:
