@@ -19,7 +19,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from crimeprev.config import Config, config_for
-from crimeprev.db import Database
+from crimeprev.db import Database, DataUnreadable
 from crimeprev.periods import format_month
 from crimeprev.store import aggregates_dir, records_dir, write_table_atomically
 
@@ -106,4 +106,11 @@ def open_database(root: Path) -> Database:
     """The database over a data folder, its monthly tables brought up to date first."""
     config = config_for(root)
     ensure_aggregates(root, config)
-    return Database(root, config)
+    try:
+        return Database(root, config)
+    except DataUnreadable:
+        # A damaged monthly table is rebuilt from the records; damaged records still fail.
+        for name in AGGREGATES:
+            (aggregates_dir(root) / f"{name}.parquet").unlink(missing_ok=True)
+        build_aggregates(root, config=config)
+        return Database(root, config)

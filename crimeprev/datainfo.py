@@ -40,9 +40,7 @@ def coverage(db: Database) -> Coverage:
     months = sorted(set(counted["month_start"]))
     gaps = missing_months(months)
     if gaps:
-        filler = pd.DataFrame(
-            {"month_start": gaps, "record_kind": None, "count_records": pd.NA}
-        )
+        filler = pd.DataFrame({"month_start": gaps, "record_kind": None, "count_records": pd.NA})
         counted = pd.concat([counted, filler], ignore_index=True)
     counted = counted.assign(
         is_covered=~counted["month_start"].isin(gaps),
@@ -98,9 +96,7 @@ def sources(root: Path, covered: list[date]) -> pd.DataFrame:
                 "count_months": len(months),
                 "months": _ranges(months),
                 "missing_months": ", ".join(format_month(m) for m in gaps) or "none",
-                "last_import": max(
-                    (supplier[m][1] for m in months if m in supplier), default=""
-                ),
+                "last_import": max((supplier[m][1] for m in months if m in supplier), default=""),
             }
         )
     return pd.DataFrame(
@@ -134,9 +130,7 @@ def import_files(entry: dict[str, Any]) -> pd.DataFrame:
 def import_reasons(entry: dict[str, Any]) -> pd.DataFrame:
     """Why rows were set aside in one import, commonest reason first."""
     reasons = entry.get("reasons", {}) or {}
-    return pd.DataFrame(
-        {"reason": list(reasons), "count_rows": [int(v) for v in reasons.values()]}
-    )
+    return pd.DataFrame({"reason": list(reasons), "count_rows": [int(v) for v in reasons.values()]})
 
 
 def set_aside(root: Path, import_id: str) -> pd.DataFrame:

@@ -8,7 +8,9 @@ at query time, so a rebuilt aggregate is seen by the next query.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+import threading
+from collections import OrderedDict
+from collections.abc import Callable, Hashable
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -232,7 +234,23 @@ class Database:
         self.root = root
         self.config = config or config_for(root)
         self.connection = duckdb.connect(":memory:")
+        self._remembered: OrderedDict[Hashable, Any] = OrderedDict()
+        self._remembered_lock = threading.Lock()
         self._create_views()
+
+    def remember(self, key: Hashable, compute: Callable[[], Any], size: int = 256) -> Any:
+        """The result of `compute()` for `key`, computed once per database while it stays
+        among the `size` latest: for results several functions of one page need."""
+        with self._remembered_lock:
+            if key in self._remembered:
+                self._remembered.move_to_end(key)
+                return self._remembered[key]
+        value = compute()
+        with self._remembered_lock:
+            self._remembered[key] = value
+            while len(self._remembered) > size:
+                self._remembered.popitem(last=False)
+        return value
 
     def _create_views(self) -> None:
         con = self.connection
@@ -260,8 +278,17 @@ class Database:
                 self.root / "commentary" / "commentary.csv", COMMENTARY_COLUMNS
             ),
         }
+        # The monthly tables are small next to the records and read by every page: they are
+        # held in memory, so a query does not read and decode their files again.
+        in_memory = {"measure_monthly", "crime_type_monthly"}
         for name, select in views.items():
-            con.execute(f"create or replace view {name} as {select}")
+            kind = "table" if name in in_memory else "view"
+            try:
+                con.execute(f"create or replace {kind} {name} as {select}")
+            except (duckdb.IOException, duckdb.InvalidInputException) as error:
+                raise DataUnreadable(
+                    f"The monthly table '{name}' cannot be read ({error})."
+                ) from error
 
     def query(self, name: str, **params: Any) -> pd.DataFrame:
         """Run `queries/<name>.sql` with the given parameters."""

@@ -46,6 +46,11 @@ def covered_months(db: Database, force: str | None = None) -> list[date]:
     return [pd.Timestamp(m).date() for m in frame["month_start"]]
 
 
+def data_forces(db: Database) -> list[str]:
+    """The forces whose records the data holds, in alphabetical order."""
+    return [str(force) for force in db.query("data_forces")["force"]]
+
+
 def _window_param(name: str, window: Window) -> dict[str, Any]:
     return {"window_name": name, "window_start": window.start, "window_end": window.end}
 
@@ -58,6 +63,21 @@ def insight_table(
     force: str | None = None,
 ) -> pd.DataFrame:
     """One row per measure and comparison, with counts, difference and % change."""
+    # The overview's table and its summary both need the same figures: computed once.
+    key = ("insight_table", period, strand_id, tuple(district_codes or ()) or None, force)
+    table: pd.DataFrame = db.remember(
+        key, lambda: _insight_table(db, period, strand_id, district_codes, force)
+    )
+    return table.copy()
+
+
+def _insight_table(
+    db: Database,
+    period: date,
+    strand_id: str | None,
+    district_codes: list[str] | None,
+    force: str | None,
+) -> pd.DataFrame:
     config = db.config
     measures = [m for m in config.measures if strand_id is None or m.strand_id == strand_id]
     pairs = comparisons(period, config.baseline_end, config.window_months)
@@ -241,6 +261,10 @@ def district_breakdown(
         district_codes=district_codes,
         force=force,
     )
+    if force is not None:
+        # Every force's districts come back (with zeros); keep those of the force counted.
+        shown = {d.code for d in config.districts if d.belongs_to(force)}
+        frame = frame[frame["district_code"].isin(shown)]
     wide = frame.pivot_table(
         index=["district_name", "lpa", "district_code"],
         columns="window_name",
@@ -248,15 +272,36 @@ def district_breakdown(
         aggfunc="sum",
         dropna=False,
     ).reset_index()
-    wide = wide.dropna(subset=["current", "previous"], how="all")
-    changes = [
-        change(int(p), int(c)) for p, c in zip(wide["previous"], wide["current"], strict=True)
-    ]
-    wide["diff"] = [c.diff for c in changes]
-    wide["pct_change"] = [c.pct_change for c in changes]
+    for name in ("current", "previous"):
+        if name not in wide.columns:
+            wide[name] = 0
+    # A district counted in one window only counted none in the other.
+    wide = wide.dropna(subset=["current", "previous"], how="all").fillna(
+        {"current": 0, "previous": 0}
+    )
     wide = wide.rename(columns={"current": "current_count", "previous": "previous_count"}).astype(
         {"current_count": "int64", "previous_count": "int64"}
     )
+    covered = set(covered_months(db, force))
+    missing = {
+        "current_count": current.missing_from(covered),
+        "previous_count": previous.missing_from(covered),
+    }
+    wide = wide.astype({"current_count": "object", "previous_count": "object"})
+    for column, months in missing.items():
+        if months:  # a partial sum is never shown as a year
+            wide[column] = None
+    changes = [
+        change(p, c) if p is not None and c is not None else None
+        for p, c in zip(wide["previous_count"], wide["current_count"], strict=True)
+    ]
+    wide["diff"] = [c.diff if c else None for c in changes]
+    wide["pct_change"] = [c.pct_change if c else None for c in changes]
     wide["current_label"] = current.label()
     wide["previous_label"] = previous.label()
-    return wide.sort_values("current_count", ascending=False).reset_index(drop=True)
+    # The current year's gaps first: they are the ones a reader is looking at.
+    lacking = list(dict.fromkeys(missing["current_count"] + missing["previous_count"]))
+    wide["note"] = _incomplete_reason(lacking) if lacking else None
+    return wide.sort_values(
+        "current_count", ascending=False, key=lambda counts: counts.fillna(-1).astype("int64")
+    ).reset_index(drop=True)

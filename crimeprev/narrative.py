@@ -94,13 +94,16 @@ def _comparison_sentences(rows: pd.DataFrame, heading: str, level_pct: str) -> l
 
 
 def overview_narrative(
-    db: Database, period: date, district_codes: list[str] | None = None
+    db: Database,
+    period: date,
+    district_codes: list[str] | None = None,
+    force: str | None = None,
 ) -> list[str]:
     """The summary paragraphs for the overview (and exports): significant increases and
     decreases against the year before, then against the pre-Covid baseline, with counts,
     % changes and whether each move is good news for that measure; then the caveats."""
     config = db.config
-    table = insight_table(db, period, district_codes=district_codes)
+    table = insight_table(db, period, district_codes=district_codes, force=force)
     if table.empty:
         return ["There are no measures with counts in the configuration, so nothing to summarise."]
     current = Window.ending(period, config.window_months)

@@ -126,6 +126,8 @@ for measure in strand.measures:
             )
     with district_tab:
         breakdown = ui.fetch(insight.district_breakdown, measure.id, period, district_codes=codes)
+        if len(breakdown) and isinstance(breakdown["note"].iloc[0], str):
+            st.caption(f"Counts left empty: {breakdown['note'].iloc[0]}.")
         ui.chart_with_data(
             district_chart(breakdown, unit=measure.unit),
             ui.csv_name(view, f"{measure.id}-districts"),
@@ -139,6 +141,10 @@ for measure in strand.measures:
             ],
         )
 
+if strand.measures:
+    st.caption("Every figure in this strand's insight tables, with its test, as one file:")
+    ui.download(insight_rows, ui.csv_name(view, f"{strand.id}-insight"))
+
 metrics = ui.fetch(activity.activity_metrics, strand.id, period)
 if not metrics.empty:
     st.subheader("Activity", divider="gray")
@@ -148,6 +154,7 @@ if not metrics.empty:
         with st.container(horizontal=True, wrap=True):
             for row in rows.itertuples():
                 st.metric(row.metric, row.value_text, border=True, width=200)
+    ui.download(metrics, ui.csv_name(view, f"{strand.id}-activity"))
 
 st.subheader("Delivery", divider="gray")
 ui.force_wide_note(view, "The delivery plan is")

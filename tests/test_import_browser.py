@@ -4,6 +4,7 @@ missing months marked, proxies and unmeasured strands said plainly."""
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from browser_support import serve_dashboard, warm_up

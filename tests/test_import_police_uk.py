@@ -200,3 +200,12 @@ def test_strands_the_files_cannot_measure_say_so(imported: Path):
     knife = db.config.strand("knife-crime")
     assert [m.id for m in knife.measures] == ["possession-of-weapons"]
     assert "knife-enabled" in (knife.measures[0].proxy_note or "")
+
+
+def test_the_district_breakdown_leaves_incomplete_years_empty(imported: Path):
+    from crimeprev.insight import district_breakdown
+
+    breakdown = district_breakdown(open_database(imported), "burglary", date(2019, 2, 1))
+    assert set(breakdown["district_name"]) >= {"Colchester", "Outside force area", "No location"}
+    assert breakdown["current_count"].isna().all() and breakdown["diff"].isna().all()
+    assert "2018-08" in breakdown["note"].iloc[0]
