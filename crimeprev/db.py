@@ -154,14 +154,21 @@ def _parquet_view(path: Path, columns: dict[str, str]) -> str:
     return f"select * from read_parquet({_sql_string(str(path))})"
 
 
-def _records_view(root: Path) -> str:
+def _flags_list(flags: tuple[str, ...]) -> str:
+    """SQL for the names of a record's true flags, as a list: what a measure's rule checks.
+    The names are the taxonomy's, which the configuration has checked are plain columns."""
+    cases = ", ".join(f"case when {flag} then {_sql_string(flag)} end" for flag in flags)
+    return f"list_filter([{cases}]::varchar[], lambda flag: flag is not null)"
+
+
+def _records_view(root: Path, flags: tuple[str, ...]) -> str:
     if not has_records(root):
         columns = {f.name: ARROW_TO_SQL_TYPE[f.type] for f in RECORD_SCHEMA}
-        return _empty_select(columns | {"month": "varchar"})
+        return _empty_select(columns | {"month": "varchar", "flags": "varchar[]"})
     pattern = str(root / "records" / "month=*" / "*.parquet")
     return (
-        f"select * from read_parquet({_sql_string(pattern)}, hive_partitioning = true, "
-        "hive_types = {'month': varchar})"
+        f"select *, {_flags_list(flags)} as flags from read_parquet({_sql_string(pattern)}, "
+        "hive_partitioning = true, hive_types = {'month': varchar})"
     )
 
 
@@ -260,7 +267,7 @@ class Database:
             con.unregister(f"{name}_arrow")
         aggregates = aggregates_dir(self.root)
         views = {
-            "records": _records_view(self.root),
+            "records": _records_view(self.root, self.config.taxonomy.flags),
             "measure_monthly": _parquet_view(
                 aggregates / "measure_monthly.parquet", MEASURE_MONTHLY_COLUMNS
             ),

@@ -7,17 +7,7 @@ with record_groups as (
         record_kind,
         crime_type,
         outcome,
-        list_filter(
-            [
-                case when is_knife_enabled then 'is_knife_enabled' end,
-                case when is_domestic_abuse then 'is_domestic_abuse' end,
-                case when is_hate_crime then 'is_hate_crime' end,
-                case when is_night_time_economy then 'is_night_time_economy' end,
-                case when is_online then 'is_online' end,
-                case when is_child_sexual_abuse then 'is_child_sexual_abuse' end
-            ],
-            lambda flag: flag is not null
-        ) as flags,
+        flags,
         count(*) as count_records
     from records
     where $months::varchar[] is null or list_contains($months::varchar[], month)

@@ -5,12 +5,7 @@ with chosen as (
         r.record_kind,
         r.crime_type,
         r.outcome,
-        r.is_knife_enabled,
-        r.is_domestic_abuse,
-        r.is_hate_crime,
-        r.is_night_time_economy,
-        r.is_online,
-        r.is_child_sexual_abuse,
+        r.flags,
         case $dimension::varchar
             when 'district' then coalesce(d.district_name, r.district_code)
             when 'lpa' then coalesce(d.lpa, $missing_label::varchar)
@@ -54,17 +49,7 @@ record_groups as (
         record_kind,
         crime_type,
         outcome,
-        list_filter(
-            [
-                case when is_knife_enabled then 'is_knife_enabled' end,
-                case when is_domestic_abuse then 'is_domestic_abuse' end,
-                case when is_hate_crime then 'is_hate_crime' end,
-                case when is_night_time_economy then 'is_night_time_economy' end,
-                case when is_online then 'is_online' end,
-                case when is_child_sexual_abuse then 'is_child_sexual_abuse' end
-            ],
-            lambda flag: flag is not null
-        ) as flags,
+        flags,
         count(*) as count_records
     from chosen
     group by all

@@ -7,11 +7,12 @@ import shutil
 from pathlib import Path
 
 import pytest
+from streamlit.testing.v1 import AppTest
 
 from crimeprev.aggregate import open_database
 from crimeprev.db import Database
 from crimeprev.demo import generate_demo
-from crimeprev.store import REPOSITORY_ROOT
+from crimeprev.store import DATA_DIR_VARIABLE, REPOSITORY_ROOT
 
 SHARED = REPOSITORY_ROOT.parent / "shared"
 REFERENCE = SHARED / "reference"
@@ -68,3 +69,23 @@ def chromium() -> Path:
     if os.environ.get("CI", "").lower() == "true":
         pytest.fail(message + " Under CI a skipped browser test counts as a failure.")
     pytest.skip(message)
+
+
+APP = str(REPOSITORY_ROOT / "app.py")
+
+
+def render_app(
+    monkeypatch: pytest.MonkeyPatch, root: Path, page: str | None = None, **params: str
+) -> AppTest:
+    """Run the dashboard over the data folder `root` through AppTest: the default page with
+    the given URL parameters, or (with `page`, e.g. "pages/strand.py") that page with them."""
+    monkeypatch.setenv(DATA_DIR_VARIABLE, str(root))
+    at = AppTest.from_file(APP, default_timeout=120)
+    if page is None:
+        at.query_params.update(params)
+        return at.run()
+    at.run()
+    at.switch_page(page)
+    at.query_params.clear()
+    at.query_params.update(params)
+    return at.run()

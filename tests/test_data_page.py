@@ -7,11 +7,12 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from conftest import render_app
 from streamlit.testing.v1 import AppTest
 from test_import_corpus import lines, row, street_file
 
 from crimeprev.imports.police_uk import import_police_uk
-from crimeprev.store import DATA_DIR_VARIABLE, REPOSITORY_ROOT
+from crimeprev.store import REPOSITORY_ROOT
 
 APP = str(REPOSITORY_ROOT / "app.py")
 
@@ -36,13 +37,7 @@ def imported(tmp_path_factory: pytest.TempPathFactory):
 
 
 def _render(monkeypatch: pytest.MonkeyPatch, root: Path, page: str, **params: str) -> AppTest:
-    monkeypatch.setenv(DATA_DIR_VARIABLE, str(root))
-    at = AppTest.from_file(APP, default_timeout=120)
-    at.run()
-    at.switch_page(f"pages/{page}.py")
-    at.query_params.clear()
-    at.query_params.update(params)
-    at.run()
+    at = render_app(monkeypatch, root, f"pages/{page}.py", **params)
     assert not at.exception, [e.value for e in at.exception]
     return at
 
@@ -98,10 +93,7 @@ def test_a_proxy_measure_says_what_it_stands_in_for(monkeypatch, imported):
 
 def test_the_overview_lists_unmeasured_strands_without_zeros(monkeypatch, imported):
     root, _ = imported
-    monkeypatch.setenv(DATA_DIR_VARIABLE, str(root))
-    at = AppTest.from_file(APP, default_timeout=120)
-    at.query_params.update({"period": "2018-12"})
-    at.run()
+    at = render_app(monkeypatch, root, period="2018-12")
     assert not at.exception, [e.value for e in at.exception]
     overview = at.dataframe[0].value
     rape = overview[overview["strand_name"] == "Rape"].iloc[0]

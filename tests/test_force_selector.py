@@ -7,6 +7,7 @@ from datetime import date
 from pathlib import Path
 
 import pytest
+from conftest import render_app
 from streamlit.testing.v1 import AppTest
 
 from crimeprev.aggregate import open_database
@@ -15,7 +16,7 @@ from crimeprev.filters import Filters, resolve_filters
 from crimeprev.insight import covered_months, data_forces, district_breakdown, insight_table
 from crimeprev.overview import comparison_tables
 from crimeprev.scale import DEMO_FORCE, generate_scaled_demo
-from crimeprev.store import DATA_DIR_VARIABLE, REPOSITORY_ROOT
+from crimeprev.store import REPOSITORY_ROOT
 
 APP = str(REPOSITORY_ROOT / "app.py")
 SEP_22 = date(2022, 9, 1)
@@ -30,15 +31,7 @@ def scaled_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def _open(root: Path, monkeypatch: pytest.MonkeyPatch, page: str | None = None, **params: str):
-    monkeypatch.setenv(DATA_DIR_VARIABLE, str(root))
-    at = AppTest.from_file(APP, default_timeout=120)
-    at.query_params.update(params)
-    at.run()
-    if page is not None:
-        at.switch_page(page)
-        at.query_params.clear()
-        at.query_params.update(params)
-        at.run()
+    at = render_app(monkeypatch, root, page, **params)
     assert not at.exception, [e.value for e in at.exception]
     return at
 

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from conftest import render_app
 from streamlit.testing.v1 import AppTest
 
 import ui
@@ -33,18 +34,10 @@ OpenPage = Callable[..., AppTest]
 @pytest.fixture
 def open_page(demo_root: Path, monkeypatch: pytest.MonkeyPatch) -> OpenPage:
     """Render a page of the dashboard over the demo extract with the given query string."""
-    monkeypatch.setenv(DATA_DIR_VARIABLE, str(demo_root))
 
     def render(page: str, **params: str) -> AppTest:
-        at = AppTest.from_file(APP, default_timeout=120)
-        if page == "overview":
-            at.query_params.update(params)
-            return at.run()
-        at.run()
-        at.switch_page(PAGE_FILES[page])
-        at.query_params.clear()
-        at.query_params.update(params)
-        return at.run()
+        file = None if page == "overview" else PAGE_FILES[page]
+        return render_app(monkeypatch, demo_root, file, **params)
 
     return render
 

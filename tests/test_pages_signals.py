@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from conftest import render_app
 from playwright.sync_api import Page, expect
 from streamlit.testing.v1 import AppTest
 
@@ -18,7 +19,7 @@ from crimeprev.narrative import overview_narrative
 from crimeprev.overview import CAUTION_MARKER, significance_label, significance_sentence
 from crimeprev.signals import spike_report
 from crimeprev.spc import measure_spc, table_variation, variation_by_measure
-from crimeprev.store import DATA_DIR_VARIABLE, REPOSITORY_ROOT
+from crimeprev.store import REPOSITORY_ROOT
 
 SEP_22, JUN_21 = date(2022, 9, 1), date(2021, 6, 1)
 MALDON = "E07000074"
@@ -30,18 +31,11 @@ OpenPage = Callable[..., AppTest]
 
 @pytest.fixture
 def open_page(demo_root: Path, monkeypatch: pytest.MonkeyPatch) -> OpenPage:
-    monkeypatch.setenv(DATA_DIR_VARIABLE, str(demo_root))
+    """Render a page of the dashboard over the demo extract with the given query string."""
 
     def render(page: str, **params: str) -> AppTest:
-        at = AppTest.from_file(APP, default_timeout=120)
-        if page == "overview":
-            at.query_params.update(params)
-            return at.run()
-        at.run()
-        at.switch_page(PAGE_FILES[page])
-        at.query_params.clear()
-        at.query_params.update(params)
-        return at.run()
+        file = None if page == "overview" else PAGE_FILES[page]
+        return render_app(monkeypatch, demo_root, file, **params)
 
     return render
 
