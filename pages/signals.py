@@ -40,7 +40,9 @@ if report.alerts.empty:
         icon=":material/check_circle:",
     )
 else:
-    st.subheader(f"{len(report.alerts)} alert(s), strongest first", divider="gray")
+    count = len(report.alerts)
+    heading = "One alert" if count == 1 else f"{count} alerts, strongest first"
+    st.subheader(heading, divider="gray")
     ui.data_table(
         report.alerts,
         ui.csv_name(view, "signals"),
