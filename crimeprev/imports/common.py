@@ -173,10 +173,15 @@ def record_months(summary: ImportSummary, covered: Iterable[date]) -> None:
 
 
 def save_import(root: Path, summary: ImportSummary, quarantined: pa.Table | None) -> None:
-    """Keep the summary in the import log and the set-aside rows beside it."""
+    """Keep the summary in the import log and the set-aside rows beside it (a file, line
+    number, reason and line per row; the checked rows' `source_file` names the file)."""
     folder = imports_dir(root) / summary.import_id
     folder.mkdir(parents=True, exist_ok=True)
+    if quarantined is not None and "source_file" in quarantined.column_names:
+        # The checked rows as the importers have them: keep what the quarantine file holds.
+        quarantined = quarantined.select(["source_file", "line_number", "reason", "line"])
     if quarantined is not None and quarantined.num_rows:
+        quarantined = quarantined.rename_columns(QUARANTINE_SCHEMA.names)
         pq.write_table(quarantined.cast(QUARANTINE_SCHEMA), folder / QUARANTINE_FILE)
         summary.quarantine_file = str((folder / QUARANTINE_FILE).relative_to(root))
     (folder / "summary.json").write_text(json.dumps(summary.as_json(), indent=2), encoding="utf-8")

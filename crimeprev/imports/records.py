@@ -594,9 +594,7 @@ def import_records(
         save_import(
             root,
             summary,
-            quarantined.select(["source_file", "line_number", "reason", "line"]).rename_columns(
-                ["file", "line_number", "reason", "line"]
-            ),
+            quarantined,
         )
         progress(1.0, "Done")
     return summary
