@@ -118,7 +118,8 @@ checked as (
             when (longitude_text <> '' and longitude is null)
                 or (latitude_text <> '' and latitude is null)
                 then 'coordinates are not numbers'
-            when latitude not between 49.8 and 60.9 or longitude not between -8.7 and 1.8
+            when latitude not between $latitude_min::double and $latitude_max::double
+                or longitude not between $longitude_min::double and $longitude_max::double
                 then 'coordinates outside the UK (' || latitude_text || ', ' || longitude_text || ')'
         end as problem
     from flagged

@@ -42,6 +42,16 @@ NOT_UTF8_REASON = (
 
 Progress = Callable[[float, str], None]
 
+# Coordinates a record in the United Kingdom can have (a box around Great Britain and Northern
+# Ireland with its islands): a point outside it is a typing or projection mistake. Passed to
+# the importers' row checks as query parameters.
+UK_BOUNDS = {
+    "latitude_min": 49.8,
+    "latitude_max": 60.9,
+    "longitude_min": -8.7,
+    "longitude_max": 1.8,
+}
+
 
 class ImportFailed(Exception):
     """The import cannot go ahead; the message says why and what to do. Nothing was written."""

@@ -28,6 +28,7 @@ from crimeprev.config import ConfigError, config_for
 from crimeprev.db import Database, DataUnreadable, run_query_arrow
 from crimeprev.imports.common import (
     NOT_UTF8_REASON,
+    UK_BOUNDS,
     FileReport,
     ImportFailed,
     ImportSummary,
@@ -391,6 +392,7 @@ def _check_rows(
                 "not_utf8_reason": NOT_UTF8_REASON,
                 "categories": list(categories),
                 "use_lookup": use_lookup,
+                **UK_BOUNDS,
             },
         )
     finally:

@@ -34,6 +34,7 @@ from crimeprev.config import Config, ConfigError, config_for
 from crimeprev.db import Database, DataUnreadable
 from crimeprev.imports.common import (
     NOT_UTF8_REASON,
+    UK_BOUNDS,
     FileReport,
     ImportFailed,
     ImportSummary,
@@ -487,6 +488,7 @@ def _check_rows(
     try:
         return db.query_arrow(
             "import_records_rows",
+            **UK_BOUNDS,
             force=mapping.force,
             record_kind=mapping.record_kind,
             month_format=mapping.month_format,
