@@ -19,13 +19,13 @@ from pathlib import Path
 from pptx import Presentation
 
 from crimeprev.aggregate import open_database
-from crimeprev.demo import generate_demo
-from crimeprev.filters import Filters
+from crimeprev.demo.generator import generate_demo
 from crimeprev.periods import parse_month
 from crimeprev.report import render
 from crimeprev.report.content import collect
 from crimeprev.report.exports import FORMATS, build_report
 from crimeprev.store import data_dir, has_records
+from crimeprev.view import Filters
 
 
 def _data_root(scratch: Path) -> Path:

@@ -46,23 +46,23 @@ import pyarrow.dataset as ds
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from crimeprev import activity, delivery  # noqa: E402
 from crimeprev.aggregate import open_database  # noqa: E402
 from crimeprev.config import config_for  # noqa: E402
 from crimeprev.db import Database  # noqa: E402
-from crimeprev.filters import Filters  # noqa: E402
-from crimeprev.imports.records import import_records  # noqa: E402
-from crimeprev.insight import (  # noqa: E402
+from crimeprev.figures import activity, delivery  # noqa: E402
+from crimeprev.figures.insight import (  # noqa: E402
     covered_months,
     data_forces,
     district_breakdown,
     insight_table,
     monthly_series,
 )
-from crimeprev.narrative import overview_narrative  # noqa: E402
-from crimeprev.overview import CHART_MONTHS, overview_table  # noqa: E402
+from crimeprev.figures.overview import CHART_MONTHS, overview_table  # noqa: E402
+from crimeprev.imports.records import import_records  # noqa: E402
 from crimeprev.periods import add_months, format_month  # noqa: E402
+from crimeprev.present.narrative import overview_narrative  # noqa: E402
 from crimeprev.store import records_dir  # noqa: E402
+from crimeprev.view import Filters  # noqa: E402
 
 RESULTS = ROOT / "benchmarks" / "results.json"
 DEFAULT_FOLDER = Path(os.environ.get("CRIMEPREV_BENCH_DIR", "/tmp/crimeprev-bench-50m"))
@@ -114,7 +114,7 @@ def _generate(folder: Path, millions: float | None) -> dict[str, Any]:
     if millions is None:
         code = (
             "import json, resource, sys, time; from pathlib import Path;"
-            "from crimeprev.demo import generate_demo; t = time.perf_counter();"
+            "from crimeprev.demo.generator import generate_demo; t = time.perf_counter();"
             "s = generate_demo(Path(sys.argv[1]));"
             "print(json.dumps({'records': s.records_written, "
             "'seconds': time.perf_counter() - t, "
@@ -124,7 +124,7 @@ def _generate(folder: Path, millions: float | None) -> dict[str, Any]:
     else:
         code = (
             "import json, sys; from pathlib import Path;"
-            "from crimeprev.scale import generate_scaled_demo;"
+            "from crimeprev.demo.scale import generate_scaled_demo;"
             "s = generate_scaled_demo(Path(sys.argv[1]), float(sys.argv[2]));"
             "print(json.dumps({'records': s.records_written, 'seconds': s.seconds_taken, "
             "'record_writing_seconds': s.generation_seconds, "

@@ -6,9 +6,9 @@ from functools import partial
 import streamlit as st
 
 import ui
-from crimeprev import datainfo
-from crimeprev.charts import RECORD_KIND_LABELS, coverage_chart
+from crimeprev.figures import datainfo
 from crimeprev.imports.delivery import template_csv, template_xlsx
+from crimeprev.present.charts import RECORD_KIND_LABELS, coverage_chart
 
 SHOWN_ROWS = 2000
 XLSX_MIME = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"

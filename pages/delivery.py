@@ -3,8 +3,8 @@
 import streamlit as st
 
 import ui
-from crimeprev import delivery
-from crimeprev.charts import STATUS_LABELS, delivery_chart
+from crimeprev.figures import delivery
+from crimeprev.present.charts import STATUS_LABELS, delivery_chart
 
 view = ui.current_view()
 config, period = view.config, view.filters.period

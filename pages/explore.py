@@ -6,9 +6,15 @@ from dataclasses import replace
 import streamlit as st
 
 import ui
-from crimeprev import explore
-from crimeprev.explore import DIMENSION_LABELS, GRANULARITIES, DrillStep, ExploreState, Window
-from crimeprev.insight import covered_months
+from crimeprev.figures import explore
+from crimeprev.figures.explore import (
+    DIMENSION_LABELS,
+    GRANULARITIES,
+    DrillStep,
+    ExploreState,
+    Window,
+)
+from crimeprev.figures.insight import covered_months
 from crimeprev.periods import month_label
 
 view = ui.current_view()

@@ -6,7 +6,7 @@ from pathlib import Path
 import streamlit as st
 
 import ui
-from crimeprev import explore, maps
+from crimeprev.figures import explore, maps
 from crimeprev.periods import Window
 
 view = ui.current_view()

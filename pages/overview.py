@@ -3,8 +3,8 @@
 import streamlit as st
 
 import ui
-from crimeprev.narrative import overview_narrative
-from crimeprev.overview import overview_table, variation_legend
+from crimeprev.figures.overview import overview_table, variation_legend
+from crimeprev.present.narrative import overview_narrative
 
 view = ui.current_view()
 ui.page_header("Crime Prevention Strategy", view)

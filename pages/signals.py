@@ -3,7 +3,7 @@
 import streamlit as st
 
 import ui
-from crimeprev.signals import SpikesUnavailable, spike_report
+from crimeprev.statistics.spikes import SpikesUnavailable, spike_report
 
 NEAR_MISSES = 10
 COLUMNS = {

@@ -6,7 +6,7 @@ from pathlib import Path
 import streamlit as st
 
 import ui
-from crimeprev import sqlconsole
+from crimeprev.figures import sqlconsole
 
 view = ui.current_view()
 console = sqlconsole.open_console(Path(view.root), view.version)

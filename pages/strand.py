@@ -4,9 +4,8 @@ measure, then activity, delivery and the lead's commentary."""
 import streamlit as st
 
 import ui
-from crimeprev import activity, delivery, insight
-from crimeprev.charts import district_chart, monthly_chart, spc_chart
-from crimeprev.overview import (
+from crimeprev.figures import activity, delivery, insight
+from crimeprev.figures.overview import (
     CHART_MONTHS,
     activity_table,
     comparison_tables,
@@ -15,7 +14,8 @@ from crimeprev.overview import (
     strand_note,
 )
 from crimeprev.periods import add_months, format_month, month_label, month_long_label, parse_month
-from crimeprev.spc import SpcError, measure_spc, table_variation
+from crimeprev.present.charts import district_chart, monthly_chart, spc_chart
+from crimeprev.statistics.spc import SpcError, measure_spc, table_variation
 
 view = ui.current_view()
 config, period, codes = view.config, view.filters.period, view.district_codes

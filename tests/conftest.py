@@ -11,7 +11,7 @@ from streamlit.testing.v1 import AppTest
 
 from crimeprev.aggregate import open_database
 from crimeprev.db import Database
-from crimeprev.demo import generate_demo
+from crimeprev.demo.generator import generate_demo
 from crimeprev.store import DATA_DIR_VARIABLE, REPOSITORY_ROOT
 
 SHARED = REPOSITORY_ROOT.parent / "shared"

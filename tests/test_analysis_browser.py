@@ -16,8 +16,8 @@ from conftest import RAW
 from PIL import Image
 from playwright.sync_api import Locator, Page, expect
 
-from crimeprev import explore
-from crimeprev.explore import DrillStep, ExploreState
+from crimeprev.figures import explore
+from crimeprev.figures.explore import DrillStep, ExploreState
 
 pytestmark = pytest.mark.browser
 

@@ -9,7 +9,7 @@ from crimeprev.store import REPOSITORY_ROOT
 
 UI_FILES = [
     REPOSITORY_ROOT / "app.py",
-    REPOSITORY_ROOT / "ui.py",
+    *sorted((REPOSITORY_ROOT / "ui").rglob("*.py")),
     *sorted((REPOSITORY_ROOT / "pages").rglob("*.py")),
 ]
 
@@ -28,8 +28,8 @@ def test_the_core_never_imports_streamlit():
 def test_the_core_imports_in_a_process_without_streamlit():
     code = (
         "import sys; sys.modules['streamlit'] = None\n"
-        "import crimeprev.cli, crimeprev.insight, crimeprev.delivery, crimeprev.demo\n"
-        "import crimeprev.charts, crimeprev.overview\n"
+        "import crimeprev.cli, crimeprev.figures.insight, crimeprev.figures.delivery\n"
+        "import crimeprev.demo.generator, crimeprev.present.charts, crimeprev.figures.overview\n"
     )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert result.returncode == 0, result.stderr

@@ -9,7 +9,7 @@ import pytest
 from browser_support import RENDER_TIMEOUT_MS
 from playwright.sync_api import Browser, Page, expect
 
-from crimeprev import insight
+from crimeprev.figures import insight
 
 pytestmark = pytest.mark.browser
 

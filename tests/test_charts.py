@@ -9,8 +9,8 @@ import altair as alt
 import pandas as pd
 import pytest
 
-from crimeprev import charts
 from crimeprev.periods import add_months
+from crimeprev.present import charts
 
 SEP_22 = date(2022, 9, 1)
 GAP = date(2021, 2, 1)

@@ -37,7 +37,7 @@ def test_insight_json_has_one_object_per_measure_and_comparison(demo_root: Path)
 
 
 def test_insight_for_several_districts_counts_only_those(demo_root: Path, demo_db):
-    from crimeprev import insight
+    from crimeprev.figures import insight
 
     result = _run(
         demo_root,

@@ -14,7 +14,7 @@ from pathlib import Path
 import pyarrow.dataset as ds
 import pytest
 
-from crimeprev.counts import UnknownDimension, record_counts
+from crimeprev.figures.counts import UnknownDimension, record_counts
 
 
 def _records(root: Path, columns: list[str]) -> list[dict]:

@@ -18,7 +18,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from crimeprev.config import load_config
-from crimeprev.demo import DemoSummary, generate_demo
+from crimeprev.demo.generator import DemoSummary, generate_demo
 
 SOLVED = "('Charged or summonsed', 'Caution', 'Community resolution', 'Taken into consideration')"
 MEASURE_WHERE = {
@@ -452,9 +452,9 @@ def test_commentary_covers_every_strand(demo_root):
 def test_the_knife_crime_rise_has_a_story_to_find(demo_db):
     """Since spring 2022 the rise comes mostly from Basildon and Southend-on-Sea, and from
     possession offences: what an analyst should reach on the Explore page in a few clicks."""
-    from crimeprev import explore
-    from crimeprev.explore import ExploreState
-    from crimeprev.insight import district_breakdown
+    from crimeprev.figures import explore
+    from crimeprev.figures.explore import ExploreState
+    from crimeprev.figures.insight import district_breakdown
 
     period = date(2022, 9, 1)
     districts = district_breakdown(demo_db, "knife-crime", period).sort_values(

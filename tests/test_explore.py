@@ -12,13 +12,13 @@ import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from crimeprev import explore
 from crimeprev.config import Config
 from crimeprev.db import Database
-from crimeprev.explore import DrillStep, ExploreState, bucket_of, read_state
-from crimeprev.insight import covered_months
+from crimeprev.figures import explore
+from crimeprev.figures.explore import DrillStep, ExploreState, bucket_of, read_state
+from crimeprev.figures.insight import covered_months
+from crimeprev.figures.sqlconsole import SqlConsole
 from crimeprev.periods import Window, change
-from crimeprev.sqlconsole import SqlConsole
 from crimeprev.store import DATA_DIR_VARIABLE, REPOSITORY_ROOT
 
 SEP_22 = date(2022, 9, 1)

@@ -12,11 +12,11 @@ from streamlit.testing.v1 import AppTest
 
 from crimeprev.aggregate import open_database
 from crimeprev.config import config_for
-from crimeprev.filters import Filters, resolve_filters
-from crimeprev.insight import covered_months, data_forces, district_breakdown, insight_table
-from crimeprev.overview import comparison_tables
-from crimeprev.scale import DEMO_FORCE, generate_scaled_demo
+from crimeprev.demo.scale import DEMO_FORCE, generate_scaled_demo
+from crimeprev.figures.insight import covered_months, data_forces, district_breakdown, insight_table
+from crimeprev.figures.overview import comparison_tables
 from crimeprev.store import REPOSITORY_ROOT
+from crimeprev.view import Filters, resolve_filters
 
 APP = str(REPOSITORY_ROOT / "app.py")
 SEP_22 = date(2022, 9, 1)

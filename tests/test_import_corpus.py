@@ -18,7 +18,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from crimeprev.aggregate import open_database
-from crimeprev.counts import record_counts
+from crimeprev.figures.counts import record_counts
 from crimeprev.imports.common import ImportFailed, import_log, quarantined_rows
 from crimeprev.imports.police_uk import import_police_uk
 from crimeprev.store import REPOSITORY_ROOT

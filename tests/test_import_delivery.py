@@ -19,9 +19,10 @@ from pathlib import Path
 import pytest
 from openpyxl import Workbook, load_workbook
 
-from crimeprev import cli, delivery
+from crimeprev import cli
 from crimeprev.config import load_config
 from crimeprev.db import Database
+from crimeprev.figures import delivery
 from crimeprev.imports.common import ImportFailed, import_log, quarantined_rows
 from crimeprev.imports.delivery import (
     COLUMNS,

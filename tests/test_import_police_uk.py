@@ -16,10 +16,10 @@ import pytest
 from conftest import RAW
 
 from crimeprev.aggregate import open_database
-from crimeprev.counts import record_counts
+from crimeprev.figures.counts import record_counts
+from crimeprev.figures.insight import covered_months, insight_table, monthly_series
 from crimeprev.imports.common import import_log
 from crimeprev.imports.police_uk import import_police_uk
-from crimeprev.insight import covered_months, insight_table, monthly_series
 
 FOLDERS = ("policeuk_essex_detective", "policeuk_essex_geoinfo")
 LOOKUP = RAW / "drkane_geo_lookups" / "derived" / "essex_lsoa_to_lad_lookup.csv"
@@ -203,7 +203,7 @@ def test_strands_the_files_cannot_measure_say_so(imported: Path):
 
 
 def test_the_district_breakdown_leaves_incomplete_years_empty(imported: Path):
-    from crimeprev.insight import district_breakdown
+    from crimeprev.figures.insight import district_breakdown
 
     breakdown = district_breakdown(open_database(imported), "burglary", date(2019, 2, 1))
     assert set(breakdown["district_name"]) >= {"Colchester", "Outside force area", "No location"}

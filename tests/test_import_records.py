@@ -24,9 +24,10 @@ import pyarrow.parquet as pq
 import pytest
 from openpyxl import Workbook
 
-from crimeprev import cli, insight
+from crimeprev import cli
 from crimeprev.aggregate import open_database
-from crimeprev.counts import record_counts
+from crimeprev.figures import insight
+from crimeprev.figures.counts import record_counts
 from crimeprev.imports.common import NOT_UTF8_REASON, ImportFailed, import_log, quarantined_rows
 from crimeprev.imports.records import import_records
 from crimeprev.store import RECORD_SCHEMA, REPOSITORY_ROOT

@@ -12,10 +12,10 @@ import pytest
 from conftest import RAW
 from streamlit.testing.v1 import AppTest
 
-from crimeprev import maps
 from crimeprev.config import ConfigError, MapSettings, load_config
 from crimeprev.db import Database
-from crimeprev.insight import district_breakdown
+from crimeprev.figures import maps
+from crimeprev.figures.insight import district_breakdown
 from crimeprev.periods import Window, format_pct
 from crimeprev.store import DATA_DIR_VARIABLE, REPOSITORY_ROOT
 

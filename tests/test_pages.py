@@ -14,11 +14,11 @@ from conftest import render_app
 from streamlit.testing.v1 import AppTest
 
 import ui
-from crimeprev import delivery, insight
 from crimeprev.db import Database
-from crimeprev.filters import Filters
-from crimeprev.overview import comparison_tables, format_activity_value, strand_url
+from crimeprev.figures import delivery, insight
+from crimeprev.figures.overview import comparison_tables, format_activity_value, strand_url
 from crimeprev.store import DATA_DIR_VARIABLE, REPOSITORY_ROOT
+from crimeprev.view import Filters
 
 SEP_22 = date(2022, 9, 1)
 APP = str(REPOSITORY_ROOT / "app.py")

@@ -14,11 +14,11 @@ from conftest import render_app
 from playwright.sync_api import Page, expect
 from streamlit.testing.v1 import AppTest
 
-from crimeprev.insight import insight_table
-from crimeprev.narrative import overview_narrative
-from crimeprev.overview import CAUTION_MARKER, significance_label, significance_sentence
-from crimeprev.signals import spike_report
-from crimeprev.spc import measure_spc, table_variation, variation_by_measure
+from crimeprev.figures.insight import insight_table
+from crimeprev.figures.overview import CAUTION_MARKER, significance_label, significance_sentence
+from crimeprev.present.narrative import overview_narrative
+from crimeprev.statistics.spc import measure_spc, table_variation, variation_by_measure
+from crimeprev.statistics.spikes import spike_report
 from crimeprev.store import REPOSITORY_ROOT
 
 SEP_22, JUN_21 = date(2022, 9, 1), date(2021, 6, 1)

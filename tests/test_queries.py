@@ -20,9 +20,9 @@ from builders import (
     rape_count,
 )
 
-from crimeprev import activity, delivery, insight
 from crimeprev.aggregate import AGGREGATES, aggregates_current, build_aggregates, open_database
 from crimeprev.db import QUERIES_DIR, QueryError, query_parameters, run_query
+from crimeprev.figures import activity, delivery, insight
 from crimeprev.store import REPOSITORY_ROOT
 
 COLCHESTER, BASILDON = "E07000071", "E07000066"
@@ -216,7 +216,7 @@ def test_commentary_is_for_exactly_the_period(tiny):
 
 
 def test_spike_report_tests_every_measure_in_every_force_district(tiny):
-    from crimeprev.signals import spike_report
+    from crimeprev.statistics.spikes import spike_report
 
     report = spike_report(tiny, SEP_22)
     assert report.tests_count == len(tiny.config.measures) * 14

@@ -11,7 +11,7 @@ import sys
 from datetime import date
 from pathlib import Path
 
-from crimeprev import activity, delivery, insight
+from crimeprev.figures import activity, delivery, insight
 
 SEP_22 = date(2022, 9, 1)
 

@@ -25,13 +25,12 @@ from pptx import Presentation
 from pptx.util import Emu
 from streamlit.testing.v1 import AppTest
 
-from crimeprev.charts import monthly_chart
-from crimeprev.cli import main
+from crimeprev.cli.main import main
 from crimeprev.config import load_config
 from crimeprev.db import Database
-from crimeprev.filters import Filters
-from crimeprev.insight import monthly_series
+from crimeprev.figures.insight import monthly_series
 from crimeprev.periods import Window, format_pct, parse_month
+from crimeprev.present.charts import monthly_chart
 from crimeprev.report import render
 from crimeprev.report.content import NO_COUNTS_NOTE, NO_DATA_NOTE, collect
 from crimeprev.report.deck import (
@@ -46,6 +45,7 @@ from crimeprev.report.exports import FORMATS, build_report, format_for
 from crimeprev.report.html_report import build_html
 from crimeprev.report.workbook import build_workbook
 from crimeprev.store import DATA_DIR_VARIABLE, REPOSITORY_ROOT
+from crimeprev.view import Filters
 
 SEP_22 = date(2022, 9, 1)
 APP = str(REPOSITORY_ROOT / "app.py")

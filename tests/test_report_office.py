@@ -19,9 +19,9 @@ from PIL import Image
 from pptx import Presentation
 
 from crimeprev.db import Database
-from crimeprev.filters import Filters
 from crimeprev.report.deck import FOOTER_TOP_IN
 from crimeprev.report.exports import build_report
+from crimeprev.view import Filters
 
 pytestmark = pytest.mark.slow
 

@@ -20,13 +20,13 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from crimeprev.aggregate import aggregates_current, open_database
-from crimeprev.cli import main
+from crimeprev.cli.main import main
 from crimeprev.config import Measure, config_for
 from crimeprev.db import Database
+from crimeprev.demo.scale import DEMO_FORCE, ScaleError, generate_scaled_demo
+from crimeprev.figures.insight import data_forces, insight_table, monthly_series
 from crimeprev.imports.records import import_records
-from crimeprev.insight import data_forces, insight_table, monthly_series
 from crimeprev.periods import months_between
-from crimeprev.scale import DEMO_FORCE, ScaleError, generate_scaled_demo
 from crimeprev.store import aggregates_dir, records_dir
 
 SCALE_MILLIONS = 0.2

@@ -19,8 +19,8 @@ import pytest
 from scipy.stats import poisson
 
 from crimeprev.config import Signals
-from crimeprev.demo import CALIBRATION_PATH
-from crimeprev.signals import (
+from crimeprev.demo.generator import CALIBRATION_PATH
+from crimeprev.statistics.spikes import (
     SpikesUnavailable,
     spike_records,
     spike_report,

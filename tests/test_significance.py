@@ -14,8 +14,8 @@ from pathlib import Path
 import pytest
 from scipy.stats import binomtest
 
-from crimeprev import insight
-from crimeprev.significance import (
+from crimeprev.figures import insight
+from crimeprev.statistics.change import (
     binomial_p_value,
     clopper_pearson,
     format_p_value,

@@ -8,7 +8,7 @@ from datetime import date
 import pandas as pd
 import pytest
 
-from crimeprev.spc import (
+from crimeprev.statistics.spc import (
     BEYOND_LIMIT,
     COMMON_CAUSE,
     CONCERN,

@@ -16,8 +16,8 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from crimeprev.db import Database
-from crimeprev.insight import district_breakdown
-from crimeprev.sqlconsole import (
+from crimeprev.figures.insight import district_breakdown
+from crimeprev.figures.sqlconsole import (
     VIEWS,
     QueryFailed,
     QueryRefused,

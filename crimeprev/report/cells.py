@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from crimeprev.overview import ACTIVITY_ONLY, format_activity_value
+from crimeprev.figures.overview import ACTIVITY_ONLY, format_activity_value
 from crimeprev.report.content import ReportContent
 
 OVERVIEW_HEADINGS = (

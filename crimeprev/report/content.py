@@ -14,14 +14,11 @@ from datetime import date, datetime
 import altair as alt
 import pandas as pd
 
-from crimeprev import activity, delivery, insight
-from crimeprev.charts import monthly_chart
 from crimeprev.config import Config, Measure, Strand
-from crimeprev.counts import record_counts
 from crimeprev.db import Database
-from crimeprev.filters import Filters
-from crimeprev.narrative import overview_narrative
-from crimeprev.overview import (
+from crimeprev.figures import activity, delivery, insight
+from crimeprev.figures.counts import record_counts
+from crimeprev.figures.overview import (
     ACTIVITY_ONLY_NOTE,
     BETTER_WHEN,
     CHART_MONTHS,
@@ -32,6 +29,9 @@ from crimeprev.overview import (
     overview_table,
 )
 from crimeprev.periods import Window, add_months, month_label, month_long_label
+from crimeprev.present.charts import monthly_chart
+from crimeprev.present.narrative import overview_narrative
+from crimeprev.view import Filters
 
 Progress = Callable[[float, str], None]
 

@@ -28,8 +28,8 @@ from pptx.presentation import Presentation as PresentationType
 from pptx.slide import Slide
 from pptx.util import Emu, Inches, Pt
 
-from crimeprev.charts import BLUE
 from crimeprev.periods import month_long_label
+from crimeprev.present.charts import BLUE
 from crimeprev.report.cells import (
     ACTIVITY_HEADINGS,
     DELIVERY_HEADINGS,

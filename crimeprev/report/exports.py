@@ -8,12 +8,12 @@ from datetime import date
 from pathlib import Path
 
 from crimeprev.db import Database
-from crimeprev.filters import Filters
 from crimeprev.periods import format_month
 from crimeprev.report.content import Progress, ReportContent, collect, no_progress, scaled
 from crimeprev.report.deck import build_deck
 from crimeprev.report.html_report import build_html
 from crimeprev.report.workbook import build_workbook
+from crimeprev.view import Filters
 
 # The share of a build's progress bar spent collecting the figures (the rest is layout).
 COLLECT_SHARE = 0.2

@@ -11,7 +11,7 @@ import base64
 from collections.abc import Iterable, Sequence
 from html import escape
 
-from crimeprev.overview import ACTIVITY_ONLY, BETTER_WHEN
+from crimeprev.figures.overview import ACTIVITY_ONLY, BETTER_WHEN
 from crimeprev.periods import month_long_label
 from crimeprev.report.cells import (
     ACTIVITY_HEADINGS,

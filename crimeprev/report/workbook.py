@@ -20,9 +20,9 @@ from openpyxl.cell import WriteOnlyCell
 from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 
-from crimeprev.charts import BLUE
-from crimeprev.overview import BETTER_WHEN
+from crimeprev.figures.overview import BETTER_WHEN
 from crimeprev.periods import PeriodError, parse_month
+from crimeprev.present.charts import BLUE
 from crimeprev.report.content import REPORT_TITLE, Progress, ReportContent, no_progress
 
 HEADER_ROW = 4

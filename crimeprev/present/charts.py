@@ -13,7 +13,7 @@ from typing import TypeVar, cast
 import altair as alt
 import pandas as pd
 
-from crimeprev.delivery import STATUS_COLUMNS
+from crimeprev.figures.delivery import STATUS_COLUMNS
 from crimeprev.periods import Window, month_label
 
 BLUE = "#0072B2"
@@ -241,11 +241,11 @@ SPC_POINT_COLOURS = {"common_cause": SPC_COMMON_GREY, "improvement": BLUE, "conc
 
 
 def spc_chart(table: pd.DataFrame, title: str = "", unit: str = "records") -> alt.LayerChart:
-    """An XmR chart as Making Data Count draws it, from `crimeprev.spc.spc_table`: the monthly
+    """An XmR chart as Making Data Count draws it, from `statistics.spc.spc_table`: the monthly
     counts joined by a line, each point grey (common cause), blue (improvement) or orange
     (concern); the mean as a solid line and the process limits dashed, each segment after a
     rebase with its own, and a rule marking where limits were rebased."""
-    from crimeprev.spc import POINT_LABELS
+    from crimeprev.statistics.spc import POINT_LABELS
 
     frame = table.copy()
     frame["month_label"] = [month_label(pd.Timestamp(m).date()) for m in frame["month_start"]]

@@ -14,12 +14,16 @@ import pandas as pd
 
 from crimeprev.config import Config, Measure, Strand
 from crimeprev.db import Database
-from crimeprev.delivery import DeliveryProgress, DeliveryUnavailable, quarter_for, status_table
-from crimeprev.filters import Filters
-from crimeprev.insight import insight_table, monthly_series
+from crimeprev.figures.delivery import (
+    DeliveryProgress,
+    DeliveryUnavailable,
+    quarter_for,
+    status_table,
+)
+from crimeprev.figures.insight import insight_table, monthly_series
 from crimeprev.periods import Window, add_months, format_pct, month_long_label, parse_month
-from crimeprev.significance import format_p_value, format_rate_ratio
-from crimeprev.spc import (
+from crimeprev.statistics.change import format_p_value, format_rate_ratio
+from crimeprev.statistics.spc import (
     COMMON_CAUSE,
     CONCERN,
     IMPROVEMENT,
@@ -27,6 +31,7 @@ from crimeprev.spc import (
     VARIATION_SYMBOLS,
     variation_by_measure,
 )
+from crimeprev.view import Filters
 
 TREND_MONTHS = 24
 CHART_MONTHS = 36

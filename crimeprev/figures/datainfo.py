@@ -11,8 +11,8 @@ from typing import Any
 import pandas as pd
 
 from crimeprev.config import Config
-from crimeprev.counts import record_counts
 from crimeprev.db import Database
+from crimeprev.figures.counts import record_counts
 from crimeprev.imports.common import import_log, missing_months, quarantined_rows
 from crimeprev.periods import format_month, month_label, parse_month
 

@@ -21,11 +21,11 @@ from typing import Any
 import altair as alt
 import pandas as pd
 
-from crimeprev.charts import styled
 from crimeprev.config import Config, District, MapSettings, Measure
 from crimeprev.db import Database
-from crimeprev.insight import district_breakdown
+from crimeprev.figures.insight import district_breakdown
 from crimeprev.periods import Window, format_month
+from crimeprev.present.charts import styled
 
 METRICS = {"pct_change": "% change", "rate_per_1000": "Rate per 1,000 residents"}
 TILE_SIZE_PX = 92

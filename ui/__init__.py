@@ -22,15 +22,15 @@ import streamlit as st
 from crimeprev.aggregate import open_database, records_signature
 from crimeprev.config import Config, ConfigError, config_fingerprint, config_for
 from crimeprev.db import Database, DataUnreadable
-from crimeprev.filters import Filters, resolve_filters, split_values
-from crimeprev.insight import covered_months, data_forces
+from crimeprev.figures.insight import covered_months, data_forces
 from crimeprev.periods import Window, format_month, month_label, month_long_label, months_between
 from crimeprev.report import render
 from crimeprev.store import data_dir, has_records
+from crimeprev.view import Filters, resolve_filters, split_values
 
 T = TypeVar("T")
 
-APP_SCRIPT = Path(__file__).with_name("app.py")
+APP_SCRIPT = Path(__file__).resolve().parent.parent / "app.py"
 FRAMED_KEY = "framed"
 
 URL_PARAMS = ("period", "district", "lpa", "strand", "force")

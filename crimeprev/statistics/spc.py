@@ -27,7 +27,7 @@ from datetime import date
 import pandas as pd
 
 from crimeprev.db import Database
-from crimeprev.insight import monthly_series
+from crimeprev.figures.insight import monthly_series
 
 LIMIT_CONSTANT = 2.66
 RUN_LENGTH = 7

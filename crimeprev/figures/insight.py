@@ -14,7 +14,7 @@ import pandas as pd
 
 from crimeprev.db import Database
 from crimeprev.periods import Window, add_months, change, comparisons, format_month
-from crimeprev.significance import RateRatioTest, rate_ratio_test
+from crimeprev.statistics.change import RateRatioTest, rate_ratio_test
 
 INSIGHT_JSON_KEYS = (
     "strand",

@@ -12,8 +12,8 @@ from typing import Any
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeElapsedColumn
 
-from crimeprev.cli import FORMATS, UsageError, data_root, district_codes, emit, open_data
-from crimeprev.counts import DIMENSIONS, UnknownDimension, record_counts
+from crimeprev.cli.main import FORMATS, UsageError, data_root, district_codes, emit, open_data
+from crimeprev.figures.counts import DIMENSIONS, UnknownDimension, record_counts
 from crimeprev.imports.common import ImportFailed, ImportSummary
 from crimeprev.periods import PeriodError, parse_month
 from crimeprev.store import ImportInProgress

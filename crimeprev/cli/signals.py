@@ -6,8 +6,8 @@ import argparse
 import sys
 from typing import Any
 
-from crimeprev.cli import FORMATS, checked_period, district_codes, emit, open_data
-from crimeprev.signals import SPIKE_JSON_KEYS, spike_records, spike_report
+from crimeprev.cli.main import FORMATS, checked_period, district_codes, emit, open_data
+from crimeprev.statistics.spikes import SPIKE_JSON_KEYS, spike_records, spike_report
 
 
 def command_signals(args: argparse.Namespace) -> None:

@@ -31,7 +31,7 @@ import pyarrow.parquet as pq
 
 from crimeprev.aggregate import build_aggregates
 from crimeprev.config import DEFAULT_CONFIG_DIR, config_for
-from crimeprev.demo import generate_demo
+from crimeprev.demo.generator import generate_demo
 from crimeprev.imports.common import FileReport, ImportSummary, record_months, save_import
 from crimeprev.periods import add_months, format_month, months_between
 from crimeprev.store import RECORD_SCHEMA, records_dir, write_month

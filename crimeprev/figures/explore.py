@@ -17,10 +17,8 @@ from datetime import date
 import altair as alt
 import pandas as pd
 
-from crimeprev.charts import BLUE, HEIGHT, LABEL_AXIS, LEGEND, ORANGE, styled
 from crimeprev.config import Config
 from crimeprev.db import Database
-from crimeprev.filters import find_district, split_values
 from crimeprev.periods import (
     PeriodError,
     Window,
@@ -30,6 +28,8 @@ from crimeprev.periods import (
     month_label,
     parse_month,
 )
+from crimeprev.present.charts import BLUE, HEIGHT, LABEL_AXIS, LEGEND, ORANGE, styled
+from crimeprev.view import find_district, split_values
 
 # Breakdown dimension -> how it is named on the page.
 DIMENSION_LABELS = {

@@ -30,10 +30,10 @@ import pandas as pd
 
 from crimeprev.config import Signals
 from crimeprev.db import Database
-from crimeprev.filters import Filters
-from crimeprev.insight import covered_months
-from crimeprev.overview import strand_url
+from crimeprev.figures.insight import covered_months
+from crimeprev.figures.overview import strand_url
 from crimeprev.periods import PeriodError, add_months, format_month, month_long_label
+from crimeprev.view import Filters
 
 LEVEL_MONTHS = 12
 READING = {"down": "concern", "up": "good news"}

@@ -36,8 +36,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from crimeprev.aggregate import ensure_aggregates
-from crimeprev.charts import BLUE, HEIGHT, LABEL_AXIS, styled
 from crimeprev.db import Database
+from crimeprev.present.charts import BLUE, HEIGHT, LABEL_AXIS, styled
 from crimeprev.store import REPOSITORY_ROOT
 
 ROW_CAP = 100_000

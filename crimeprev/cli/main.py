@@ -12,22 +12,22 @@ from typing import Any
 
 import pandas as pd
 
-from crimeprev import delivery, insight
 from crimeprev.aggregate import open_database
 from crimeprev.config import ConfigError
 from crimeprev.db import Database, DataUnreadable
-from crimeprev.filters import find_district
+from crimeprev.figures import delivery, insight
 from crimeprev.periods import PeriodError, format_pct, parse_month
 from crimeprev.store import data_dir, has_records
+from crimeprev.view import find_district
 
 FORMATS = ("table", "csv", "json")
 
 # Modules that add their own subcommands: each defines `register(commands)`, which calls
 # `commands.add_parser(...)` and sets `handler` on the parser it adds.
 COMMAND_MODULES: tuple[str, ...] = (
-    "crimeprev.cli_signals",
-    "crimeprev.cli_import",
-    "crimeprev.cli_report",
+    "crimeprev.cli.signals",
+    "crimeprev.cli.imports",
+    "crimeprev.cli.report",
 )
 
 
@@ -91,7 +91,7 @@ def command_insight(args: argparse.Namespace) -> None:
         raise UsageError(f"Unknown strand '{args.strand}'. Known strands: {known}.")
     codes = district_codes(db, args.district)
     table = insight.insight_table(db, period, args.strand, codes)
-    from crimeprev.significance import format_p_value
+    from crimeprev.statistics.change import format_p_value
 
     shown = table.assign(
         pct=[format_pct(p) for p in table["pct_change"]],
@@ -125,11 +125,11 @@ def command_delivery(args: argparse.Namespace) -> None:
 
 
 def command_demo(args: argparse.Namespace) -> None:
-    from crimeprev.demo import generate_demo
+    from crimeprev.demo.generator import generate_demo
 
     root = data_root(args)
     if args.scale is not None:
-        from crimeprev.scale import ScaleError, generate_scaled_demo, scale_summary_lines
+        from crimeprev.demo.scale import ScaleError, generate_scaled_demo, scale_summary_lines
 
         try:
             scaled = generate_scaled_demo(root, args.scale, seed=args.seed)
@@ -203,10 +203,3 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"crimeprev: {error}", file=sys.stderr)
         return 2
     return 0
-
-
-if __name__ == "__main__":
-    # Run the module under its own name, so that subcommand modules share its exceptions.
-    from crimeprev import cli
-
-    sys.exit(cli.main())

@@ -16,9 +16,9 @@ import time
 from pathlib import Path
 from typing import Any
 
-from crimeprev.cli import UsageError, checked_period, district_codes, open_data
-from crimeprev.filters import Filters, split_values
+from crimeprev.cli.main import UsageError, checked_period, district_codes, open_data
 from crimeprev.report.exports import UnknownFormat, build_report, format_for
+from crimeprev.view import Filters, split_values
 
 
 def _output_path(text: str) -> Path:

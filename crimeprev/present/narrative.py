@@ -1,7 +1,7 @@
 """The overview's summary in words: which measures rose or fell significantly over the 12 months
 to a period, against the year before and against the pre-Covid baseline.
 
-Every sentence is written from the insight table and its exact test (`crimeprev.significance`):
+Every sentence is written from the insight table and its exact test (`crimeprev.statistics.change`):
 a change is only ever called significant when the test says so, and changes that are not are
 named as such, so that a small move is never presented as a trend.
 """
@@ -14,7 +14,7 @@ from typing import Any
 import pandas as pd
 
 from crimeprev.db import Database
-from crimeprev.insight import insight_table
+from crimeprev.figures.insight import insight_table
 from crimeprev.periods import Window, format_pct
 
 DIRECTION_WORDS = {"up": "higher is better", "down": "lower is better"}

@@ -5,7 +5,7 @@ together with mental-health and welfare incidents and anti-social behaviour, the
 plan, activity metrics and commentary the dashboard reads, and finally the monthly aggregates.
 Volumes follow the seasons, the Covid lockdowns and the districts' real shares of each crime
 type, and every measure of `strategy.toml` is calibrated so that the published 12-month figures
-come out exactly. All the numbers live in `demo_calibration.toml`; a seed always gives the same
+come out exactly. All the numbers live in `calibration.toml`; a seed always gives the same
 records.
 """
 
@@ -35,7 +35,7 @@ from crimeprev.imports.common import FileReport, ImportSummary, record_months, s
 from crimeprev.periods import add_months, format_month, months_between, parse_month, round_half_up
 from crimeprev.store import RECORD_SCHEMA, write_month
 
-CALIBRATION_PATH = Path(__file__).with_name("demo_calibration.toml")
+CALIBRATION_PATH = Path(__file__).with_name("calibration.toml")
 DEMO_FOLDERS = ("records", "delivery", "activity", "commentary", "imports")
 KM_PER_DEGREE = 111.32
 DAYS_PER_MONTH = 365.25 / 12

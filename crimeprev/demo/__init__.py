@@ -1,0 +1,1 @@
+"""The calibrated demo extract and its multi-force scaled variant."""
