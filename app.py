@@ -1,5 +1,9 @@
 """The dashboard's entry point: page setup, navigation, and the filters every page shares.
 
+The menu is drawn here with `st.page_link` rather than by `st.navigation`: a `pages/` folder
+beside this script makes a fresh server list its file names ("app", "data", ...) until some
+session has run this script, so `.streamlit/config.toml` hides that listing
+(`client.showSidebarNavigation = false`) and every visitor, the first included, sees this menu.
 A page served without this script first (see `ui.current_view`) runs it before anything else.
 """
 
@@ -43,13 +47,16 @@ PAGES = {
     ],
 }
 
-page = st.navigation({section: pages for section, pages in PAGES.items() if pages})
+page = st.navigation(
+    {section: pages for section, pages in PAGES.items() if pages}, position="hidden"
+)
 st.set_page_config(
     page_title=f"{page.title} · Crime Prevention Strategy",
     page_icon=":material/shield:",
     layout="wide",
 )
 st.sidebar.markdown("**Crime Prevention Strategy 2021–25**")
+ui.navigation_menu(PAGES)
 ui.frame(with_strand=page.url_path == "strand")
 try:
     page.run()

@@ -6,7 +6,7 @@ import re
 from datetime import date
 
 import pytest
-from browser_support import RENDER_TIMEOUT_MS
+from browser_support import RENDER_TIMEOUT_MS, WARM_UP_TIMEOUT_MS, serve_dashboard
 from playwright.sync_api import Browser, Page, expect
 
 from crimeprev.figures import insight
@@ -95,11 +95,13 @@ def test_changing_the_district_changes_the_figures_and_a_copied_url_reproduces_t
 def test_moving_between_pages_keeps_the_filters(server: str, page: Page):
     page.goto(server + "/strand?strand=rape&period=2021-03&district=tendring")
     expect(_main(page).get_by_role("heading", name="Rape", exact=True)).to_be_visible()
-    page.get_by_test_id("stSidebarNav").get_by_text("Delivery plan").click()
+    page.get_by_test_id("stSidebar").get_by_test_id("stPageLink").get_by_text(
+        "Delivery plan"
+    ).click()
     expect(_main(page).get_by_role("heading", name="Delivery plan", exact=True)).to_be_visible()
     expect(page).to_have_url(re.compile(r"period=2021-03"))
     expect(page).to_have_url(re.compile(r"district=tendring"))
-    page.get_by_test_id("stSidebarNav").get_by_text("Overview").click()
+    page.get_by_test_id("stSidebar").get_by_test_id("stPageLink").get_by_text("Overview").click()
     expect(page).to_have_url(
         re.compile(r"period=2021-03.*district=tendring|district=tendring.*period=2021-03")
     )
@@ -112,3 +114,27 @@ def test_a_bad_link_explains_itself_and_falls_back(server: str, page: Page):
     expect(_main(page).get_by_text("01 to 12")).to_be_visible()
     expect(_main(page).get_by_role("heading", name="Knife crime", exact=True)).to_be_visible()
     _expect_no_error(page)
+
+
+def test_a_fresh_server_shows_the_menu_not_file_names(
+    demo_root, tmp_path_factory: pytest.TempPathFactory, browser: Browser
+):
+    """The very first visitor of a new server, arriving by a deep link, sees the sections and
+    page titles, never Streamlit's listing of the files in pages/ ("app", "data", ...)."""
+    with serve_dashboard(demo_root, tmp_path_factory.mktemp("fresh")) as base:
+        context = browser.new_context(viewport={"width": 1280, "height": 720})
+        try:
+            first = context.new_page()
+            first.goto(base + "/explore")
+            sidebar = first.get_by_test_id("stSidebar")
+            expect(sidebar.get_by_text("Analysis", exact=True)).to_be_visible(
+                timeout=WARM_UP_TIMEOUT_MS
+            )
+            links = sidebar.get_by_test_id("stPageLink")
+            expect(links.first).to_be_visible()
+            names = [text.strip() for text in links.all_inner_texts()]
+            assert "District map" in " ".join(names)
+            assert not any(re.search(r"\bapp\b", name) for name in names), names
+            expect(_main(first).locator("h1").first).to_have_text("Explore")
+        finally:
+            context.close()

@@ -135,6 +135,17 @@ def _takes_force(function: Callable[..., Any]) -> bool:
     return "force" in inspect.signature(function).parameters
 
 
+def navigation_menu(sections: dict[str, list[Any]]) -> None:
+    """The sidebar menu: one heading per section and a link per page, in the order given."""
+    with st.sidebar.container():
+        for section, pages in sections.items():
+            if not pages:
+                continue
+            st.caption(section)
+            for page in pages:
+                st.page_link(page)
+
+
 def current_view() -> View:
     """The view `frame` set up for this run; every page asks for it first.
 
