@@ -5,10 +5,12 @@ PYTHON ?= python3
 UV := $(shell command -v uv 2>/dev/null || echo "$(PYTHON) -m uv")
 DATA_DIR ?= $(if $(CRIMEPREV_DATA_DIR),$(CRIMEPREV_DATA_DIR),data)
 PORT ?= 8501
+WORKERS ?= 4
+HOST ?= 127.0.0.1
 # Trust the machine's certificate store, so installs work behind a proxy with its own root.
 export UV_SYSTEM_CERTS ?= 1
 
-.PHONY: run test lint demo sync sync-dev uv browser office bench
+.PHONY: run serve test lint demo demo-if-empty sync sync-dev uv browser office nginx bench
 
 uv:
 	@command -v uv >/dev/null 2>&1 || $(PYTHON) -m uv --version >/dev/null 2>&1 || \
@@ -21,13 +23,21 @@ sync: uv
 sync-dev: uv
 	$(UV) sync --locked
 
-## run: serve the dashboard on the demo data (written first when the data folder is empty)
-run: sync
+demo-if-empty: sync
 	@if ! ls "$(DATA_DIR)"/records/month=*/*.parquet >/dev/null 2>&1; then \
 		echo "No records in $(DATA_DIR): writing the demo extract first."; \
 		$(UV) run --no-dev crimeprev demo; \
 	fi
-	$(UV) run --no-dev streamlit run app.py --server.port $(PORT)
+
+## run: serve the dashboard on the demo data (written first when the data folder is empty);
+## ui.serve imports the pages' modules and opens the data before the server listens
+run: demo-if-empty
+	$(UV) run --no-dev python -m ui.serve --server.port $(PORT)
+
+## serve: WORKERS dashboard processes (4) behind nginx with sticky sessions, on HOST:PORT
+## (127.0.0.1:8501; another address only with sign-in configured); see deploy/serve.py
+serve: demo-if-empty nginx
+	$(UV) run --no-dev python -m deploy.serve --workers $(WORKERS) --port $(PORT) --host $(HOST)
 
 ## demo: (re)write the demo extract into the data folder
 demo: sync
@@ -59,6 +69,23 @@ office:
 		echo "and apt-get): the slide rendering test will be skipped."; \
 	fi
 
+## nginx: Debian's nginx for `make serve` and its test, where this machine lets us install it.
+## Debian starts its own default site when it can; that one is stopped, as `make serve` runs
+## nginx with a configuration of its own.
+nginx:
+	@if command -v nginx >/dev/null 2>&1 || [ -x /usr/sbin/nginx ]; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+		echo "Installing Debian's nginx for make serve"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+			--no-install-recommends nginx >/dev/null; \
+		if command -v systemctl >/dev/null 2>&1 && systemctl is-active --quiet nginx; then \
+			systemctl disable --now nginx; \
+		fi; \
+	else \
+		echo "nginx is not installed and cannot be installed here (needs root and apt-get):"; \
+		echo "make serve cannot run, and its test will be skipped."; \
+	fi
+
 ## lint: ruff, mypy (strict on crimeprev/) and the import-linter contracts
 lint: sync-dev
 	$(UV) run ruff check .
@@ -67,7 +94,7 @@ lint: sync-dev
 	$(UV) run lint-imports
 
 ## test: everything CI runs
-test: sync-dev browser office lint
+test: sync-dev browser office nginx lint
 	$(UV) run pytest
 
 ## bench: figures for the closing notes; never part of `make test`

@@ -21,7 +21,7 @@ import pyarrow.parquet as pq
 from crimeprev.config import Config, config_for
 from crimeprev.db import Database, DataUnreadable
 from crimeprev.periods import format_month
-from crimeprev.store import aggregates_dir, records_dir, write_table_atomically
+from crimeprev.store import aggregates_dir, data_read_only, records_dir, write_table_atomically
 
 AGGREGATES = ("measure_monthly", "crime_type_monthly")
 MANIFEST = "manifest.json"
@@ -103,8 +103,17 @@ def ensure_aggregates(root: Path, config: Config | None = None) -> AggregateBuil
 
 
 def open_database(root: Path) -> Database:
-    """The database over a data folder, its monthly tables brought up to date first."""
+    """The database over a data folder, its monthly tables brought up to date first; in a
+    read-only process (`CRIMEPREV_READ_ONLY=1`) tables that are not up to date are an error."""
     config = config_for(root)
+    if data_read_only():
+        if not aggregates_current(root, config):
+            raise DataUnreadable(
+                f"The monthly tables in {aggregates_dir(root)} do not match the records yet, "
+                "and this server only reads the data folder. Bring them up to date with "
+                f"`crimeprev --data-dir {root} insight` (or restart `make serve`), then reload."
+            )
+        return Database(root, config)
     ensure_aggregates(root, config)
     try:
         return Database(root, config)

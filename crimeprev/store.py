@@ -7,7 +7,8 @@
     <data>/commentary/commentary.csv               the lead's commentary per strand and period
     <data>/imports/log.jsonl, <id>/                each import's summary and set-aside rows
 
-The data folder is `data/` in the repository unless `CRIMEPREV_DATA_DIR` names another.
+The data folder is `data/` in the repository unless `CRIMEPREV_DATA_DIR` names another; a
+process started with `CRIMEPREV_READ_ONLY=1` never writes to it.
 """
 
 from __future__ import annotations
@@ -29,6 +30,8 @@ from crimeprev.periods import format_month
 
 REPOSITORY_ROOT = Path(__file__).resolve().parent.parent
 DATA_DIR_VARIABLE = "CRIMEPREV_DATA_DIR"
+# Set for the processes `make serve` starts: they read the data folder and never write to it.
+READ_ONLY_VARIABLE = "CRIMEPREV_READ_ONLY"
 
 RECORD_SCHEMA = pa.schema(
     [
@@ -56,6 +59,11 @@ def data_dir() -> Path:
     """The data folder in use."""
     configured = os.environ.get(DATA_DIR_VARIABLE)
     return Path(configured).expanduser().resolve() if configured else REPOSITORY_ROOT / "data"
+
+
+def data_read_only() -> bool:
+    """Whether this process only reads the data folder (`CRIMEPREV_READ_ONLY=1`)."""
+    return os.environ.get(READ_ONLY_VARIABLE, "") not in ("", "0")
 
 
 def records_dir(root: Path) -> Path:
