@@ -56,8 +56,7 @@ def main() -> None:
             collect(db, filters)
             timings["collect figures only"].append(time.perf_counter() - started)
             for suffix, export in FORMATS.items():
-                render._png.cache_clear()
-                render._svg.cache_clear()
+                render.clear_cache()
                 started = time.perf_counter()
                 data = build_report(db, filters, suffix)
                 timings.setdefault(f"{export.label} ({suffix})", []).append(

@@ -48,7 +48,7 @@ from crimeprev.report.content import (
     no_progress,
     strand_empty_note,
 )
-from crimeprev.report.render import slide_png
+from crimeprev.report.render import slide_pngs
 
 FONT = "Arial"
 
@@ -684,32 +684,45 @@ def _empty_strand_slide(deck: _Deck, section: StrandSection, note: str) -> None:
     _set_notes(slide, notes)
 
 
+# python-pptx refuses a core property (title, subject, author) longer than this; a deck over
+# many forces names them all in its subject and author, which the title slide shows in full.
+CORE_PROPERTY_CHARS = 255
+
+
+def _core_property(text: str) -> str:
+    if len(text) <= CORE_PROPERTY_CHARS:
+        return text
+    return text[: CORE_PROPERTY_CHARS - 1].rsplit(" ", 1)[0] + "…"
+
+
 def build_deck(content: ReportContent, progress: Progress = no_progress) -> bytes:
     """The deck as .pptx bytes; `progress(fraction, message)` hears about each chart drawn."""
     presentation = Presentation()
     presentation.slide_width = Inches(SLIDE_WIDTH_IN)
     presentation.slide_height = Inches(SLIDE_HEIGHT_IN)
     core = presentation.core_properties
-    core.title = f"{REPORT_TITLE}: {content.current_window.label()}"
-    core.subject = content.filter_summary()
-    core.author = content.force_label
+    core.title = _core_property(f"{REPORT_TITLE}: {content.current_window.label()}")
+    core.subject = _core_property(content.filter_summary())
+    core.author = _core_property(content.force_label)
     deck = _Deck(presentation, content)
     progress(0.0, "Laying out the summary slides")
     _title_slide(deck)
     _summary_slides(deck)
     _overview_slides(deck)
     _delivery_slide(deck)
-    charts = [m for s in content.strands for m in s.measures if m.has_counts]
-    drawn = 0
+    charts = [m.chart for s in content.strands for m in s.measures if m.has_counts]
+    progress(0.05, f"Drawing {len(charts)} charts")
+    pictures = iter(
+        slide_pngs(
+            charts,
+            lambda drawn: progress(
+                0.05 + 0.9 * drawn / max(len(charts), 1), f"Drawn {drawn} of {len(charts)} charts"
+            ),
+        )
+    )
     for section in content.strands:
         for measure in section.measures:
-            png = None
-            if measure.has_counts:
-                progress(
-                    0.05 + 0.9 * drawn / max(len(charts), 1), f"Drawing {measure.measure.name}"
-                )
-                png = slide_png(measure.chart)
-                drawn += 1
+            png = next(pictures) if measure.has_counts else None
             _measure_slide(deck, section, measure, png)
         if not section.activity.empty:
             _activity_slides(deck, section)

@@ -5,18 +5,23 @@ for a slide. Results are cached by the chart's specification, so a second downlo
 chart, or a second deck for the same choices, costs nothing.
 
 vl-convert holds the interpreter lock while it draws (measured: a Python thread running beside
-it gets a few per cent of its usual speed), so drawing in a thread pool gains nothing; charts
-are drawn one after another and each call is short.
+it gets a few per cent of its usual speed), so drawing in a thread pool gains nothing: a single
+chart is drawn here, and a deck's charts (`slide_pngs`) in painter processes side by side.
 """
 
 from __future__ import annotations
 
 import json
+import threading
+from collections import OrderedDict
+from collections.abc import Callable, Sequence
 from functools import lru_cache
 from typing import Any
 
 import altair as alt
 import vl_convert as vlc
+
+from crimeprev.report.painters import PAINTERS, PainterError, painters_for
 
 DOWNLOAD_WIDTH_PX = 720
 SLIDE_WIDTH_PX = 540
@@ -56,10 +61,59 @@ def _key(spec: dict[str, Any]) -> str:
     return json.dumps(spec, sort_keys=True, default=str)
 
 
-@lru_cache(maxsize=128)
+PNG_CACHE_SIZE = 128
+# A batch smaller than this is drawn here: starting painters would cost more than it saves.
+PARALLEL_FROM = 3
+_pngs: OrderedDict[tuple[str, float], bytes] = OrderedDict()
+_pngs_lock = threading.Lock()
+
+
+def _cached_png(key: tuple[str, float]) -> bytes | None:
+    with _pngs_lock:
+        png = _pngs.get(key)
+        if png is not None:
+            _pngs.move_to_end(key)
+        return png
+
+
+def _remember_png(key: tuple[str, float], png: bytes) -> bytes:
+    with _pngs_lock:
+        png = _pngs.setdefault(key, png)
+        _pngs.move_to_end(key)
+        while len(_pngs) > PNG_CACHE_SIZE:
+            _pngs.popitem(last=False)
+        return png
+
+
+def clear_cache() -> None:
+    """Forget every image drawn so far (for timing a build from nothing)."""
+    with _pngs_lock:
+        _pngs.clear()
+    _svg.cache_clear()
+
+
 def _png(spec_json: str, scale: float) -> bytes:
+    cached = _cached_png((spec_json, scale))
+    if cached is not None:
+        return cached
     png: bytes = vlc.vegalite_to_png(json.loads(spec_json), scale=scale)
-    return png
+    return _remember_png((spec_json, scale), png)
+
+
+def _pngs_side_by_side(specs: Sequence[str], scale: float, drawn: Callable[[], None]) -> None:
+    """Draw the specifications not drawn before in painter processes, into the cache."""
+    missing = [s for s in dict.fromkeys(specs) if _cached_png((s, scale)) is None]
+    if len(missing) < PARALLEL_FROM or painters_for(len(missing)) < 2:
+        return
+
+    def done(index: int, png: bytes) -> None:
+        _remember_png((missing[index], scale), png)
+        drawn()
+
+    try:
+        PAINTERS.draw_all(missing, scale, done, painters_for(len(missing)))
+    except PainterError:
+        pass  # what is not drawn yet is drawn here, where a bad chart raises its own error
 
 
 @lru_cache(maxsize=128)
@@ -90,6 +144,33 @@ def chart_svg(chart: alt.TopLevelMixin, width_px: int = DOWNLOAD_WIDTH_PX) -> by
     return spec_svg(chart_spec(chart, width_px)).encode("utf-8")
 
 
+def _slide_spec(chart: alt.TopLevelMixin) -> dict[str, Any]:
+    return chart_spec(chart, SLIDE_WIDTH_PX, SLIDE_STYLE, SLIDE_HEIGHT_PX)
+
+
 def slide_png(chart: alt.TopLevelMixin) -> bytes:
     """A PNG of a monthly chart for a slide: smaller, so its type reads across a room."""
-    return spec_png(chart_spec(chart, SLIDE_WIDTH_PX, SLIDE_STYLE, SLIDE_HEIGHT_PX), PNG_SCALE)
+    return spec_png(_slide_spec(chart), PNG_SCALE)
+
+
+def slide_pngs(
+    charts: Sequence[alt.TopLevelMixin], progress: Callable[[int], None] = lambda drawn: None
+) -> list[bytes]:
+    """`slide_png` of each chart, those not drawn before drawn side by side in painter
+    processes (one per core); `progress(n)` hears how many are drawn so far."""
+    specs = [_key(_slide_spec(chart)) for chart in charts]
+    count = 0
+
+    def drawn() -> None:
+        nonlocal count
+        count += 1
+        progress(count)
+
+    _pngs_side_by_side(specs, PNG_SCALE, drawn)
+    pngs = []
+    for spec in specs:
+        cached = _cached_png((spec, PNG_SCALE))
+        pngs.append(_png(spec, PNG_SCALE))
+        if cached is None:
+            drawn()
+    return pngs
