@@ -26,6 +26,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
 import shutil
 import statistics
 import subprocess
@@ -46,6 +47,8 @@ import pyarrow.dataset as ds
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from benchmarks.cold_start import one_start  # noqa: E402
+from benchmarks.support import CHART, CHROMIUM, CHROMIUM_FLAGS, cpu_seconds, dashboard  # noqa: E402
 from crimeprev.aggregate import open_database  # noqa: E402
 from crimeprev.config import config_for  # noqa: E402
 from crimeprev.db import Database  # noqa: E402
@@ -67,9 +70,6 @@ from crimeprev.view import Filters  # noqa: E402
 RESULTS = ROOT / "benchmarks" / "results.json"
 DEFAULT_FOLDER = Path(os.environ.get("CRIMEPREV_BENCH_DIR", "/tmp/crimeprev-bench-50m"))
 DEMO_FOLDER = Path("/tmp/crimeprev-bench-demo")
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_FLAGS = ["--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-sync"]
-CHART = ".vega-embed canvas, .vega-embed svg"
 TARGETS = {
     "page_data_p95_warm_ms": 150,
     "page_data_p95_cold_ms": 1000,
@@ -132,11 +132,17 @@ def _generate(folder: Path, millions: float | None) -> dict[str, Any]:
             "'months': s.months_written, 'peak_rss_mb': s.peak_rss_mb}))"
         )
         args = [str(folder), str(millions)]
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)
     output = subprocess.run(
         [sys.executable, "-c", code, *args], check=True, capture_output=True, text=True, cwd=ROOT
     ).stdout
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
     result: dict[str, Any] = json.loads(output.strip().splitlines()[-1])
     result["records_per_second"] = round(result["records"] / result["seconds"])
+    result["cpu_s"] = round(
+        after.ru_utime + after.ru_stime - children.ru_utime - children.ru_stime, 1
+    )
+    result["load_after"] = _load()
     return result
 
 
@@ -169,7 +175,9 @@ def _combinations(db: Database, count: int, seed: int) -> list[Filters]:
 def overview_page(db: Database, filters: Filters) -> Any:
     """What the overview page fetches."""
     codes = filters.district_codes(db.config)
-    return overview_table(db, filters), overview_narrative(db, filters.period, codes)
+    # As the page asks for it: `ui.fetch` passes the force chosen in the sidebar.
+    narrative = overview_narrative(db, filters.period, codes, force=filters.force)
+    return overview_table(db, filters), narrative
 
 
 def strand_page(db: Database, filters: Filters) -> Any:
@@ -218,6 +226,17 @@ def _time(function: Callable[..., Any], *args: Any) -> float:
     return time.perf_counter() - started
 
 
+def _with_cpu(measure: Callable[[], Any]) -> tuple[Any, dict[str, Any]]:
+    """The result of `measure()`, and the CPU seconds and load averages around it."""
+    before, cpu = _load(), time.process_time()
+    result = measure()
+    return result, {
+        "cpu_s": round(time.process_time() - cpu, 2),
+        "load_before": before,
+        "load_after": _load(),
+    }
+
+
 def page_data(root: Path, combos: list[Filters]) -> dict[str, Any]:
     """Cold, warm and cached timings of each page's data over the combinations."""
     import ui  # the dashboard's own cached call, used outside a server
@@ -225,17 +244,24 @@ def page_data(root: Path, combos: list[Filters]) -> dict[str, Any]:
     results: dict[str, Any] = {}
     opens = []
     for name, page in PAGES.items():
-        cold = []
-        for filters in combos:
-            started = time.perf_counter()
-            fresh = open_database(root)
-            opened = time.perf_counter() - started
-            opens.append(opened)
-            cold.append(opened + _time(page, fresh, filters))
+
+        def cold_views(page: Callable[[Database, Filters], Any] = page) -> list[float]:
+            cold = []
+            for filters in combos:
+                started = time.perf_counter()
+                fresh = open_database(root)
+                opened = time.perf_counter() - started
+                opens.append(opened)
+                cold.append(opened + _time(page, fresh, filters))
+            return cold
+
+        cold, cold_cpu = _with_cpu(cold_views)
         db = open_database(root)
         page(db, combos[0])  # the connection's first query reads the files' metadata
-        warm = [_time(page, db, filters) for filters in reversed(combos)]
-        results[name] = {"cold": _ms(cold), "warm": _ms(warm)}
+        warm, warm_cpu = _with_cpu(
+            lambda page=page, db=db: [_time(page, db, f) for f in reversed(combos)]
+        )
+        results[name] = {"cold": _ms(cold) | cold_cpu, "warm": _ms(warm) | warm_cpu}
     version = ui.data_version(root)
     ui._database(str(root), version)
     cached = []
@@ -350,7 +376,8 @@ for combo in combos:
         if first_view is None:
             first_view = load + timings[name][-1]
 print(json.dumps({"load_seconds": load, "first_view_seconds": first_view, "timings": timings,
-                  "answers": answers, "peak_rss_mb": vmhwm(), "rows": len(records)}))
+                  "answers": answers, "peak_rss_mb": vmhwm(), "rows": len(records),
+                  "cpu_s": time.process_time()}))
 """
 
 
@@ -365,6 +392,7 @@ def pandas_way(root: Path, combos: list[Filters], db: Database) -> dict[str, Any
         }
         for f in combos
     ]
+    load_before = _load()
     output = subprocess.run(
         [
             sys.executable,
@@ -400,46 +428,10 @@ def pandas_way(root: Path, combos: list[Filters], db: Database) -> dict[str, Any
         "overview": _ms(result["timings"]["overview"]),
         "strand": _ms(result["timings"]["strand"]),
         "checked_equal": True,
+        "cpu_s": round(result["cpu_s"], 1),
+        "load_before": load_before,
+        "load_after": _load(),
     }
-
-
-def _serve(root: Path, log: Path) -> tuple[subprocess.Popen[bytes], str]:
-    import socket
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "streamlit",
-            "run",
-            "app.py",
-            "--server.headless",
-            "true",
-            "--server.port",
-            str(port),
-            "--server.address",
-            "127.0.0.1",
-            "--browser.gatherUsageStats",
-            "false",
-        ],
-        cwd=ROOT,
-        env=os.environ | {"CRIMEPREV_DATA_DIR": str(root)},
-        stdout=log.open("w"),
-        stderr=subprocess.STDOUT,
-    )
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 90
-    while time.monotonic() < deadline:
-        try:
-            with urllib.request.urlopen(f"{base}/_stcore/health", timeout=2):
-                return process, base
-        except OSError:
-            time.sleep(0.2)
-    process.kill()
-    raise RuntimeError(f"streamlit run did not start; see {log}")
 
 
 def _vmhwm_mb(pid: int) -> float:
@@ -450,7 +442,8 @@ def _vmhwm_mb(pid: int) -> float:
 
 
 def browser(root: Path, combos: list[Filters], db: Database, repeats: int) -> dict[str, Any]:
-    """Navigation to the first chart drawn on a strand page, in Chromium."""
+    """Navigation to the first chart drawn on a strand page, in Chromium: from a cold server
+    (plain `streamlit run` and the warm start, one start each), then on one warm server."""
     from playwright.sync_api import sync_playwright
 
     if not CHROMIUM.is_file():
@@ -464,11 +457,18 @@ def browser(root: Path, combos: list[Filters], db: Database, repeats: int) -> di
         params = filters.query_params() | {"strand": strand}
         return f"{base}/strand?{urllib.parse.urlencode(params)}"
 
-    log = Path(tempfile.mkdtemp(prefix="crimeprev-bench-")) / "streamlit.log"
-    started = time.perf_counter()
-    process, base = _serve(root, log)
-    server_start = time.perf_counter() - started
-    try:
+    logs = Path(tempfile.mkdtemp(prefix="crimeprev-bench-"))
+    charted_strand = combos[0].strand_id if combos[0].strand_id in charted else charted[0]
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_FLAGS)
+        # The first chart from a cold server, plain `streamlit run` beside `make run`'s warm start.
+        cold_starts = {
+            label: one_start(chromium, root, warm, charted_strand, logs / f"{label}.log")
+            for label, warm in (("streamlit_run", False), ("ui_serve", True))
+        }
+        chromium.close()
+    with dashboard(root, logs / "streamlit.log", warm=True) as server:
+        base, process = server.base, server.process
         with sync_playwright() as playwright:
             chromium = playwright.chromium.launch(
                 executable_path=str(CHROMIUM), args=CHROMIUM_FLAGS
@@ -493,7 +493,7 @@ def browser(root: Path, combos: list[Filters], db: Database, repeats: int) -> di
                 page.goto(address)
                 main = page.get_by_test_id("stMain")
                 main.locator(CHART).first.wait_for(state="visible")
-                nav = page.get_by_test_id("stSidebarNav")
+                nav = page.get_by_test_id("stSidebar").get_by_test_id("stPageLink")
                 seconds = []
                 for _ in range(repeats):
                     nav.get_by_text("Delivery plan").click()
@@ -513,11 +513,10 @@ def browser(root: Path, combos: list[Filters], db: Database, repeats: int) -> di
             again = [first_chart(url(base, f)) for f in combos[1 : 1 + repeats]]
             chromium.close()
         peak = _vmhwm_mb(process.pid)
-    finally:
-        process.terminate()
-        process.wait(timeout=30)
+        server_cpu = cpu_seconds(process.pid)
     return {
-        "server_start_seconds": round(server_start, 2),
+        "cold_start": cold_starts,
+        "server_start_seconds": round(server.healthy_after, 2),
         "first_chart_cold_s": round(cold, 2),
         "first_chart_warm_s": round(statistics.median(warm), 2),
         "first_chart_warm_max_s": round(max(warm), 2),
@@ -528,6 +527,8 @@ def browser(root: Path, combos: list[Filters], db: Database, repeats: int) -> di
         "first_chart_revisited_p50_s": round(statistics.median(again), 2),
         "views_opened": 2 + 3 * repeats + len(fresh) + len(again),
         "streamlit_peak_mb": round(peak),
+        "server_cpu_s": round(server_cpu, 1),
+        "load_after": _load(),
     }
 
 
@@ -551,17 +552,22 @@ is_child_sexual_abuse = "is_child_sexual_abuse"
 
 
 def import_throughput(root: Path, force: str, last: date) -> dict[str, Any]:
-    """One force's last 12 months out as CSV (new ids) and imported into a copy of the folder
-    whose record files are hard links, so the folder itself is left as it was."""
+    """One force's last 12 months out as CSV (new ids) and imported into a copy of the folder,
+    which is checked to be left as it was. Only the record files are hard links (an import
+    replaces a month's files, never writes into them); the monthly tables, their manifest and
+    the logs are copied, as the import rewrites them."""
     scratch = Path(tempfile.mkdtemp(prefix="crimeprev-bench-import-"))
+    before = _folder_state(root)
     try:
         copy = scratch / "data"
         copy.mkdir()
         for item in root.iterdir():
-            if item.name in ("records", "aggregates"):
+            if item.name == "records":
                 shutil.copytree(item, copy / item.name, copy_function=os.link)
             elif item.is_dir():
                 shutil.copytree(item, copy / item.name)
+            else:
+                shutil.copy2(item, copy / item.name)
         first = add_months(last, -11)
         dataset = ds.dataset(records_dir(root), format="parquet", partitioning="hive")
         wanted = (
@@ -578,6 +584,7 @@ def import_throughput(root: Path, force: str, last: date) -> dict[str, Any]:
         table[columns + flags].to_csv(extract, index=False)
         mapping = scratch / "mapping.toml"
         mapping.write_text(MAPPING.format(force=force), encoding="utf-8")
+        load_before, cpu = _load(), time.process_time()
         started = time.perf_counter()
         summary = import_records(copy, [extract], mapping)
         seconds = time.perf_counter() - started
@@ -587,9 +594,22 @@ def import_throughput(root: Path, force: str, last: date) -> dict[str, Any]:
             "months_written": len(summary.months_written),
             "seconds": round(seconds, 2),
             "rows_per_second": round(summary.rows_read / seconds),
+            "cpu_s": round(time.process_time() - cpu, 2),
+            "load_before": load_before,
+            "load_after": _load(),
+            "source_folder_unchanged": _folder_state(root) == before,
         }
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
+
+
+def _folder_state(root: Path) -> dict[str, tuple[int, int]]:
+    """Every file's size and modification time, to show a benchmark changed nothing."""
+    return {
+        str(path.relative_to(root)): (path.stat().st_size, path.stat().st_mtime_ns)
+        for path in sorted(root.rglob("*"))
+        if path.is_file()
+    }
 
 
 def measure(label: str, root: Path, args: argparse.Namespace, generation: Any) -> dict[str, Any]:
@@ -634,11 +654,13 @@ def _print(results: dict[str, Any]) -> None:
         if gen:
             print(
                 f"generation: {gen['records']:,} records in {gen['seconds']:.1f} s "
-                f"({gen['records_per_second']:,}/s), peak {gen['peak_rss_mb']:,.0f} MB"
+                f"({gen['records_per_second']:,}/s), peak {gen['peak_rss_mb']:,.0f} MB, "
+                f"CPU {gen.get('cpu_s', '-')} s, load after {gen.get('load_after', '-')}"
             )
         print(
             f"{'page data (ms)':<14} {'cold p50':>9} {'cold p95':>9} {'warm p50':>9} "
-            f"{'warm p95':>9} {'pandas p50':>11} {'pandas p95':>11} {'x faster':>9}"
+            f"{'warm p95':>9} {'pandas p50':>11} {'pandas p95':>11} {'x faster':>9} "
+            f"{'CPU s cold/warm':>16}  load (1 min) cold/warm"
         )
         pandas = result["pandas"]
         for page in PAGES:
@@ -648,21 +670,33 @@ def _print(results: dict[str, Any]) -> None:
             print(
                 f"{page:<14} {timing['cold']['p50_ms']:>9} {timing['cold']['p95_ms']:>9} "
                 f"{timing['warm']['p50_ms']:>9} {timing['warm']['p95_ms']:>9} "
-                f"{theirs.get('p50_ms', '-'):>11} {theirs.get('p95_ms', '-'):>11} {ratio:>9}"
+                f"{theirs.get('p50_ms', '-'):>11} {theirs.get('p95_ms', '-'):>11} {ratio:>9} "
+                f"{timing['cold']['cpu_s']:>7}/{timing['warm']['cpu_s']:<8}  "
+                f"{timing['cold']['load_after'][0]}/{timing['warm']['load_after'][0]}"
             )
         cached = result["page_data"]["overview"]["cached"]
         print(f"overview from st.cache_data: p50 {cached['p50_ms']} ms, p95 {cached['p95_ms']} ms")
         print(
             f"pandas: read_parquet {pandas['load_seconds']} s for {pandas['rows']:,} rows, "
-            f"first view {pandas['first_view_seconds']} s, peak {pandas['peak_rss_mb']:,} MB"
+            f"first view {pandas['first_view_seconds']} s, peak {pandas['peak_rss_mb']:,} MB, "
+            f"CPU {pandas['cpu_s']} s, load after {pandas['load_after']}"
         )
         if "browser" in result:
-            b = result["browser"]
-            print(f"browser: {b}")
+            b = dict(result["browser"])
+            for label, start in b.pop("cold_start", {}).items():
+                print(
+                    f"first chart from a cold server, {label}: healthy {start['healthy_s']} s, "
+                    f"request to chart {start['request_to_chart_s']} s, start to chart "
+                    f"{start['start_to_chart_s']} s, server CPU {start['server_cpu_s']} s "
+                    f"({start['session_cpu_s']} s after healthy), load {start['load_after']}"
+                )
+            print(f"browser on a warm server: {b}")
         imp = result["import"]
         print(
             f"import: {imp['rows']:,} rows in {imp['seconds']} s ({imp['rows_per_second']:,}/s), "
-            f"{imp['months_written']} months rewritten with their monthly tables"
+            f"{imp['months_written']} months rewritten with their monthly tables, CPU "
+            f"{imp['cpu_s']} s, load {imp['load_after']}; the source folder "
+            + ("unchanged" if imp["source_folder_unchanged"] else "CHANGED (a bug)")
         )
         print(f"load average before {result['load_before']}, after {result['load_after']}")
 
