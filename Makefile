@@ -98,8 +98,10 @@ test: sync-dev browser office nginx lint
 	$(UV) run pytest
 
 ## bench: figures for the closing notes; never part of `make test`
-bench: sync-dev
+bench: sync-dev browser nginx
 	$(UV) run python benchmarks/serve_pages.py
+	$(UV) run python benchmarks/cold_start.py
 	$(UV) run python benchmarks/build_report.py
 	$(UV) run python benchmarks/import_police_uk.py
 	$(UV) run python benchmarks/scale.py
+	$(UV) run python benchmarks/sessions.py --sessions 30 --seconds 120 --workers 4
