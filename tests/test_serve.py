@@ -9,6 +9,7 @@ message, and under CI=true it fails instead.
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
@@ -187,4 +188,42 @@ def test_a_browser_session_through_nginx_sticks_to_one_worker(
     assert streams and all(line["status"] == "101" for line in streams), paths
     assert len({line["worker"] for line in lines}) == 1, [
         (line["path"], line["worker"]) for line in lines
+    ]
+
+
+PRELOAD_CHILD = r"""
+import json, sys
+import ui
+import ui.serve
+opened = []
+real = ui.open_database
+ui.open_database = lambda root: opened.append(str(root)) or real(root)
+steps = ui.serve.preload()
+by_preload = list(opened)
+heavy = ["pandas", "altair", "scipy.stats", "duckdb", "pyarrow", "crimeprev.figures.explore"]
+root = ui.data_dir()
+ui._database(str(root), ui.data_version(root))  # what the first session's frame asks for
+print(json.dumps({"by_preload": by_preload, "opened": opened, "imported": [m for m in heavy if m in sys.modules]}))
+"""
+
+
+def test_the_warm_start_imports_the_heavy_modules_and_opens_the_data_once(demo_root: Path):
+    output = subprocess.run(
+        [sys.executable, "-c", PRELOAD_CHILD],
+        cwd=REPOSITORY_ROOT,
+        env=os.environ | {"CRIMEPREV_DATA_DIR": str(demo_root)},
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    result = json.loads(output.strip().splitlines()[-1])
+    assert result["by_preload"] == [str(demo_root)]
+    assert result["opened"] == [str(demo_root)]  # the first session found it open
+    assert result["imported"] == [
+        "pandas",
+        "altair",
+        "scipy.stats",
+        "duckdb",
+        "pyarrow",
+        "crimeprev.figures.explore",
     ]
