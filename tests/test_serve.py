@@ -203,7 +203,8 @@ by_preload = list(opened)
 heavy = ["pandas", "altair", "scipy.stats", "duckdb", "pyarrow", "crimeprev.figures.explore"]
 root = ui.data_dir()
 ui._database(str(root), ui.data_version(root))  # what the first session's frame asks for
-print(json.dumps({"by_preload": by_preload, "opened": opened, "imported": [m for m in heavy if m in sys.modules]}))
+imported = [m for m in heavy if m in sys.modules]
+print(json.dumps({"by_preload": by_preload, "opened": opened, "imported": imported}))
 """
 
 
