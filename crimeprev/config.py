@@ -143,6 +143,44 @@ class Signals:
 
 
 @dataclass(frozen=True)
+class PeerGroup:
+    """Which forces the force is compared with (`[peers]`): a named list, meant to be the
+    force's published most similar group; empty means the transparent default (the forces
+    nearest in population density and total recorded crime rate), labelled as such."""
+
+    # The force as the ONS police force area tables name it.
+    force: str = "Essex"
+    forces: tuple[str, ...] = ()
+    name: str | None = None
+    default_size: int = 7
+
+
+def _load_peers(raw: Any, path: Path) -> PeerGroup:
+    if raw is None:
+        return PeerGroup()
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{path}: [peers] must be a table of settings.")
+    unknown = set(raw) - {"force", "group", "group_name", "default_size"}
+    if unknown:
+        raise ConfigError(f"{path}: [peers] has unknown settings {sorted(unknown)}.")
+    force = raw.get("force", PeerGroup.force)
+    if not isinstance(force, str) or not force.strip():
+        raise ConfigError(f"{path}: [peers] force must name a police force area.")
+    forces = _strings(raw.get("group", []), f"{path}: [peers] group")
+    if len(set(forces)) != len(forces) or force in forces:
+        raise ConfigError(f"{path}: [peers] group names a force twice, or names the force itself.")
+    name = _optional_text(raw, "group_name", f"{path}: [peers]")
+    if forces and name is None:
+        raise ConfigError(
+            f"{path}: [peers] group_name must say what the group is and where it comes from."
+        )
+    size = raw.get("default_size", PeerGroup.default_size)
+    if isinstance(size, bool) or not isinstance(size, int) or not 1 <= size <= 42:
+        raise ConfigError(f"{path}: [peers] default_size must be a whole number from 1 to 42.")
+    return PeerGroup(force=force.strip(), forces=forces, name=name, default_size=size)
+
+
+@dataclass(frozen=True)
 class Config:
     """Everything the strategy's configuration says, validated."""
 
@@ -158,6 +196,7 @@ class Config:
     source: str = "The force's own crime and incident records"
     signals: Signals = field(default_factory=Signals)
     map: MapSettings = field(default_factory=MapSettings)
+    peers: PeerGroup = field(default_factory=PeerGroup)
 
     @property
     def measures(self) -> tuple[Measure, ...]:
@@ -511,6 +550,7 @@ def load_config(folder: Path | None = None) -> Config:
             paths["strategy.toml"],
             {str(entry.get("id")) for entry in strategy.get("strands", [])},
         ),
+        peers=_load_peers(strategy.get("peers"), paths["strategy.toml"]),
         profile=str(strategy.get("profile", "force-records")),
         source=str(strategy.get("source", "The force's own crime and incident records")),
     )

@@ -140,6 +140,20 @@ def command_import_delivery(args: argparse.Namespace) -> None:
     run_import(args, work)
 
 
+def command_import_ons_pfa(args: argparse.Namespace) -> None:
+    from crimeprev.imports.ons_pfa import import_ons_pfa
+
+    def work(root: Path, progress: Callable[[float, str], None]) -> ImportSummary:
+        return import_ons_pfa(
+            root,
+            Path(args.path).expanduser(),
+            boundaries=Path(args.boundaries).expanduser() if args.boundaries else None,
+            progress=progress,
+        )
+
+    run_import(args, work)
+
+
 def command_counts(args: argparse.Namespace) -> None:
     db = open_data(args)
     by = [part.strip() for chunk in args.by for part in chunk.split(",") if part.strip()]
@@ -213,6 +227,24 @@ def register(commands: Any) -> None:
     )
     tracker.add_argument("--format", choices=SUMMARY_FORMATS, default="table")
     tracker.set_defaults(handler=command_import_delivery)
+
+    ons = sources.add_parser(
+        "ons-pfa",
+        help="the ONS police force area data tables (XLSX), for comparing forces",
+        description=(
+            "Import the ONS 'Police force area data tables' workbook. Each table is found by "
+            "its title and header row; [u], [x] and [z] are kept as what they mean. An edition "
+            "imported again replaces itself; other editions are kept beside it."
+        ),
+    )
+    ons.add_argument("path", help="the workbook: policeforceareatables....xlsx")
+    ons.add_argument(
+        "--boundaries",
+        help="a GeoJSON file of the police force areas (PFAyyCD codes); a simplified copy is "
+        "kept in the data folder for the Compare page's map and the default peer group",
+    )
+    ons.add_argument("--format", choices=SUMMARY_FORMATS, default="table")
+    ons.set_defaults(handler=command_import_ons_pfa)
 
     counts = commands.add_parser(
         "counts", help="record counts grouped by month, district, crime type and more"

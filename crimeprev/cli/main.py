@@ -28,6 +28,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "crimeprev.cli.signals",
     "crimeprev.cli.imports",
     "crimeprev.cli.report",
+    "crimeprev.cli.peers",
 )
 
 
