@@ -39,6 +39,12 @@ PAGES = {
         ),
         st.Page("pages/explore.py", title="Explore", icon=":material/search:", url_path="explore"),
         st.Page("pages/map.py", title="District map", icon=":material/map:", url_path="map"),
+        st.Page(
+            "pages/compare.py",
+            title="How we compare",
+            icon=":material/leaderboard:",
+            url_path="compare",
+        ),
         st.Page("pages/sql.py", title="SQL", icon=":material/terminal:", url_path="sql"),
     ],
     "Outputs and data": [

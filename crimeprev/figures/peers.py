@@ -385,23 +385,29 @@ def outlier_sentence(table: PeerTable) -> str:
     place = f"{above + 1} of {len(peers) + 1} in its peer group"
     rate = f"{row['rate_per_1000']:.2f} {table.rate_label}"
     relation = "above" if row["rate_per_1000"] > table.england_wales_rate else "below"
-    verdict = row["funnel_overdispersed"]
-    if verdict == "within":
+    spread = row["funnel_overdispersed"]
+    if spread == "within":
         real = (
-            "within the limits that allow for the usual spread between forces, so the "
-            "difference from England and Wales is not out of line"
+            "inside the limits that allow for the usual spread between forces, so it is not "
+            "out of line with them"
         )
     else:
         real = (
-            f"{verdict.replace('above', 'above the').replace('below', 'below the')} limit even "
-            "allowing for the usual spread between forces, so the difference is real"
+            f"{_verdict_words(spread)} even allowing for the usual spread between forces, so "
+            "the difference is real"
         )
-    poisson = row["funnel"]
     return (
         f"{force}: {rate}, {relation} England and Wales ({table.england_wales_rate:.2f}); "
         f"ranked {row['rank']} of {row['ranked_of']} forces (1 = highest) and {place}. "
-        f"Against chance alone it is {poisson}; it is {real}."
+        f"Against chance alone it lies {_verdict_words(row['funnel'])}; it lies {real}."
     )
+
+
+def _verdict_words(verdict: str) -> str:
+    if verdict == "within":
+        return "within the limits"
+    side, level = verdict.split(" ", 1)
+    return f"{side} the {level} limit"
 
 
 def funnel_points(table: PeerTable) -> pd.DataFrame:
