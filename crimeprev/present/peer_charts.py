@@ -162,7 +162,7 @@ def district_chart(districts: pd.DataFrame, rate_label: str) -> alt.Chart:
 def force_map_chart(features: list[dict[str, Any]]) -> alt.Chart:
     """The 43 police force areas, the force and its peers coloured."""
     chart: alt.Chart = (
-        alt.Chart(alt.Data(values=features))
+        alt.Chart({"values": features})
         .mark_geoshape(stroke="white", strokeWidth=0.7)
         .encode(
             color=alt.Color("role:N", scale=ROLE_SCALE, title=None),
