@@ -423,3 +423,97 @@ def test_tables_are_found_by_title_and_header_and_a_later_edition_is_added(
     assert list(edition_files(root)) == ["2024-12", "2025-12"]
     stored = pq.read_table(edition_files(root)["2024-12"]).to_pandas()
     assert not stored.duplicated(["source_table", "source_cell"]).any()
+
+
+@pytest.fixture(scope="module")
+def demo_with_ons(
+    demo_root: Path, ons_root: Path, tmp_path_factory: pytest.TempPathFactory
+) -> Path:
+    """The demo records with the ONS tables (and boundaries) imported beside them."""
+    root = tmp_path_factory.mktemp("demo-ons") / "data"
+    root.mkdir()
+    for name in ("records", "delivery", "activity", "commentary"):
+        if (demo_root / name).exists():
+            (root / name).symlink_to(demo_root / name, target_is_directory=True)
+    shutil.copytree(demo_root / "aggregates", root / "aggregates")
+    shutil.copytree(ons_root / "ons", root / "ons")
+    return root
+
+
+def test_the_exported_sheet_and_slide_carry_the_peers_figures(
+    demo_with_ons: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from pptx import Presentation
+
+    book_path, deck_path = tmp_path / "report.xlsx", tmp_path / "report.pptx"
+    for out in (book_path, deck_path):
+        args = ["--data-dir", str(demo_with_ons), "report", "--period", "2022-09"]
+        assert main([*args, "--strand", "rape", "--out", str(out)]) == 0
+    capsys.readouterr()
+    sheet = openpyxl.load_workbook(book_path)["How we compare"]
+    assert [sheet[f"{c}4"].value for c in "ACDEIKLO"] == [
+        "offence_group",
+        "count",
+        "previous_count",
+        "pct_change",
+        "rate_per_1000",
+        "england_wales_rate",
+        "rank",
+        "funnel",
+    ]
+    slide = next(
+        s
+        for s in Presentation(str(deck_path)).slides
+        if s.shapes.title is not None and s.shapes.title.text == "How we compare"
+    )
+    table = next(shape.table for shape in slide.shapes if shape.has_table)
+    slide_rows = {
+        table.cell(r, 0).text: [table.cell(r, c).text for c in range(8)]
+        for r in range(1, len(table.rows))
+    }
+    row = 5
+    while sheet[f"A{row}"].value:
+        offence = sheet[f"A{row}"].value
+        essex = _peers_json(capsys, demo_with_ons, "--offence", offence)[0]
+        assert essex["force"] == "Essex" == sheet[f"B{row}"].value
+        assert sheet[f"C{row}"].value == essex["count"]
+        assert sheet[f"D{row}"].value == essex["previous_count"]
+        assert sheet[f"E{row}"].value == pytest.approx(essex["pct_change"], rel=1e-12)
+        assert sheet[f"I{row}"].value == pytest.approx(essex["rate_per_1000"], rel=1e-12)
+        assert sheet[f"L{row}"].value == essex["rank"]
+        assert sheet[f"O{row}"].value == essex["funnel"]
+        shown = next(v for k, v in slide_rows.items() if k.startswith(offence))
+        assert shown[1] == f"{essex['rate_per_1000']:.2f}" and shown[4] == str(essex["rank"])
+        row += 1
+    assert row - 5 == len(slide_rows) == len(peers.MAIN_OFFENCE_GROUPS)
+
+
+def test_the_compare_page_shows_the_force_its_peers_and_the_answer(
+    demo_with_ons: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from conftest import render_app
+
+    at = render_app(monkeypatch, demo_with_ons, "pages/compare.py", offence="Sexual offences")
+    assert not at.exception
+    expected = _peers_json(capsys, demo_with_ons, "--offence", "Sexual offences")
+    shown = at.dataframe[0].value
+    assert list(shown["force"]) == [r["force"] for r in expected]
+    assert list(shown["count"]) == [r["count"] for r in expected]
+    answer = " ".join(m.value for m in at.markdown)
+    assert "Essex: 3.08 per 1,000 residents, below England and Wales (3.38)" in answer
+    assert any("not the published most similar group" in c.value for c in at.caption)
+    assert any("cover neither year the ONS tables give" in i.value for i in at.info)
+
+    at = render_app(monkeypatch, demo_with_ons, "pages/compare.py", offence="Arson only")
+    assert not at.exception
+    assert "Unknown offence group 'Arson only'" in at.warning[0].value
+
+
+def test_the_compare_page_says_how_to_import_the_tables(
+    demo_root: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from conftest import render_app
+
+    at = render_app(monkeypatch, demo_root, "pages/compare.py")
+    assert not at.exception
+    assert "crimeprev import ons-pfa FILE.xlsx" in at.info[0].value

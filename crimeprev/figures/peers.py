@@ -603,3 +603,80 @@ def _crime_types(config: Config, offence_group: str) -> tuple[str, ...] | None:
         return tuple(t for t in known if t not in NOT_RECORDED_CRIME)
     types = OFFENCE_CRIME_TYPES.get(offence_group, (offence_group,))
     return types if all(t in known for t in types) else None
+
+
+# The offence groups a summary of how the force compares covers (the report's slide and sheet).
+MAIN_OFFENCE_GROUPS = (
+    TOTAL_CRIME,
+    "Violence against the person",
+    "Sexual offences",
+    "Robbery",
+    "Residential burglary",
+    "Vehicle offences",
+    "Shoplifting",
+    "Criminal damage and arson",
+    "Drug offences",
+    "Possession of weapons offences",
+    "Public order offences",
+)
+SUMMARY_COLUMNS = (
+    "offence_group",
+    "force",
+    "count",
+    "previous_count",
+    "pct_change",
+    "pct_change_marker",
+    "population",
+    "denominator",
+    "rate_per_1000",
+    "rate_marker",
+    "england_wales_rate",
+    "rank",
+    "ranked_of",
+    "peer_place",
+    "funnel",
+    "funnel_overdispersed",
+)
+
+
+@dataclass(frozen=True)
+class PeerSummary:
+    """The force's row of `peer_table` for each main offence group, with the answers in words."""
+
+    edition: Edition
+    group: PeerGroup
+    table: pd.DataFrame
+    sentences: list[str]
+
+
+def peer_summary(
+    db: Database, area: str | None = None, edition: str | None = None
+) -> PeerSummary | None:
+    """How the force compares across the main offence groups; None when no tables are held."""
+    if not edition_files(db.root):
+        return None
+    known = offence_groups(db, edition)
+    rows, sentences = [], []
+    table = None
+    for offence in (g for g in MAIN_OFFENCE_GROUPS if g in known):
+        table = peer_table(db, offence, area, edition)
+        row = table.focus_row()
+        group = table.frame[(table.frame["is_peer"] | table.frame["is_focus"])]
+        rated = group[group["rate_per_1000"].notna()]
+        place = int((rated["rate_per_1000"] > row["rate_per_1000"]).sum()) + 1
+        record = peer_records(table)[0]
+        rows.append(
+            record
+            | {
+                "offence_group": offence,
+                "england_wales_rate": table.england_wales_rate,
+                "peer_place": f"{place} of {len(rated)}"
+                if not pd.isna(row["rate_per_1000"])
+                else None,
+            }
+        )
+        sentences.append(f"{offence}: {outlier_sentence(table)}")
+    if table is None:
+        return None
+    frame = pd.DataFrame(rows, columns=list(SUMMARY_COLUMNS))
+    return PeerSummary(table.edition, table.group, frame, sentences)

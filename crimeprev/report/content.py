@@ -28,6 +28,7 @@ from crimeprev.figures.overview import (
     comparison_tables,
     overview_table,
 )
+from crimeprev.figures.peers import PeerSummary, peer_summary
 from crimeprev.periods import Window, add_months, month_label, month_long_label
 from crimeprev.present.charts import monthly_chart
 from crimeprev.present.narrative import overview_narrative
@@ -125,6 +126,8 @@ class ReportContent:
     district_series: pd.DataFrame
     delivery: DeliveryContent
     strands: list[StrandSection] = field(default_factory=list)
+    # How the force compares with its peers (ONS tables), when they have been imported.
+    comparison: PeerSummary | None = None
 
     @property
     def period(self) -> date:
@@ -335,6 +338,7 @@ def collect(
         district_series=district_series,
         delivery=_delivery(db, period, chosen),
         strands=sections,
+        comparison=peer_summary(db),
     )
     progress(1.0, "Figures collected")
     return content

@@ -557,6 +557,68 @@ def _delivery_slide(deck: _Deck) -> None:
     _table(slide, MARGIN_IN, BODY_TOP_IN, DELIVERY_COLUMNS, rows, size, bold_rows=[len(rows) - 1])
 
 
+COMPARE_COLUMNS = _columns(
+    [
+        "Offence group",
+        "Rate per 1,000",
+        "England and Wales",
+        "% change",
+        "Rank of 42",
+        "In peer group",
+        "Against chance",
+        "Allowing for spread",
+    ],
+    [2.9, 1.2, 1.3, 1.0, 0.9, 1.1, 1.3, 1.5],
+    first_numeric=1,
+)
+
+
+def comparison_slide_rows(table: Any) -> list[list[str]]:
+    """The "How we compare" slide's rows: one per main offence group, the published figures
+    as printed (a suppressed cell shows its ONS marker), from the report's comparison."""
+    rows = []
+    for row in table.to_dict("records"):
+        rate = row["rate_per_1000"]
+        change = row["pct_change"]
+        rows.append(
+            [
+                row["offence_group"]
+                + (" (per 1,000 households)" if row["denominator"] == "households" else ""),
+                f"[{row['rate_marker']}]" if rate is None else f"{rate:.2f}",
+                f"{row['england_wales_rate']:.2f}",
+                f"[{row['pct_change_marker']}]" if change is None else f"{change:+.1f}%",
+                "" if row["rank"] is None else str(row["rank"]),
+                row["peer_place"] or "",
+                row["funnel"] or "",
+                row["funnel_overdispersed"] or "",
+            ]
+        )
+    return rows
+
+
+def _comparison_slide(deck: _Deck) -> None:
+    """How the force compares with its peers and England and Wales (ONS tables), when held."""
+    summary = deck.content.comparison
+    if summary is None:
+        return
+    group = summary.group
+    notes = [
+        *summary.sentences,
+        group.basis,
+        "Against chance: outside the 95% or 99.8% Poisson limits around the England and Wales "
+        "rate for a force of that size. Allowing for spread: outside the same limits widened by "
+        "the spread between forces, so a real difference from the others.",
+        f"Source: ONS police force area data tables, {summary.edition.label()}.",
+    ]
+    caption = f"{group.force}, {summary.edition.label()} · peers: {group.label}"
+    slide = deck.slide("How we compare", caption, notes)
+    rows = comparison_slide_rows(summary.table)
+    size = TABLE_PT
+    while size > 10 and len(_pages(rows, COMPARE_COLUMNS, BODY_BOTTOM_IN - BODY_TOP_IN, size)) > 1:
+        size -= 1
+    _table(slide, MARGIN_IN, BODY_TOP_IN, COMPARE_COLUMNS, rows, size, bold_rows=[0])
+
+
 def comparison_rows(section: MeasureSection) -> list[tuple[str, list[list[str]], str | None]]:
     """Each insight table of a measure turned on its side for a narrow column: (title, rows of
     label and value, note)."""
@@ -710,6 +772,7 @@ def build_deck(content: ReportContent, progress: Progress = no_progress) -> byte
     _summary_slides(deck)
     _overview_slides(deck)
     _delivery_slide(deck)
+    _comparison_slide(deck)
     charts = [m.chart for s in content.strands for m in s.measures if m.has_counts]
     progress(0.05, f"Drawing {len(charts)} charts")
     pictures = iter(

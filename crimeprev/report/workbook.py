@@ -266,13 +266,27 @@ def sheets(content: ReportContent) -> list[Sheet]:
     ]
 
 
+def comparison_sheets(content: ReportContent) -> list[Sheet]:
+    """The "How we compare" sheet: the force's published figures for each main offence group
+    beside England and Wales, its rank, its place in its peer group and the funnel verdicts
+    (the rows `crimeprev peers` gives for the force); none when the tables are not imported."""
+    summary = content.comparison
+    if summary is None:
+        return []
+    title = (
+        f"How we compare: {summary.group.force}, ONS police recorded crime, "
+        f"{summary.edition.label()}; peers: {summary.group.label}"
+    )
+    return [Sheet("How we compare", title, summary.table)]
+
+
 def build_workbook(content: ReportContent, progress: Progress = no_progress) -> bytes:
     """The workbook as .xlsx bytes."""
     book = Workbook(write_only=True)
     book.properties.title = f"{REPORT_TITLE}: {content.current_window.label()}"
     book.properties.subject = content.filter_summary()
     filters = content.filter_summary()
-    planned = sheets(content)
+    planned = sheets(content) + comparison_sheets(content)
     for index, sheet in enumerate(planned):
         progress(index / len(planned), f"Writing the {sheet.name} sheet")
         _write_sheet(book, sheet, filters)
