@@ -15,6 +15,7 @@ from datetime import date
 from pathlib import Path
 
 import openpyxl
+import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
@@ -517,3 +518,46 @@ def test_the_compare_page_says_how_to_import_the_tables(
     at = render_app(monkeypatch, demo_root, "pages/compare.py")
     assert not at.exception
     assert "crimeprev import ons-pfa FILE.xlsx" in at.info[0].value
+
+
+def test_knife_crime_by_force_is_the_published_series_from_2011(
+    book: openpyxl.Workbook, ons_root: Path
+) -> None:
+    trend = peers.knife_trend(Database(ons_root))
+    sheet = book["Table P6 "]
+    header = [str(c.value or "") for c in sheet[9]]
+    essex_row = next(r for r in range(10, 80) if sheet[f"A{r}"].value == "E23000028")
+    essex = trend[trend["force"] == "Essex"].set_index("period_end")["count_offences"]
+    first = header.index("Apr 2010 to\n Mar 2011") + 1
+    latest = header.index("Jan 2024 to\n Dec 2024") + 1
+    assert essex[pd.Timestamp("2011-03-01")] == sheet.cell(essex_row, first).value
+    assert essex[pd.Timestamp("2024-12-01")] == sheet.cell(essex_row, latest).value == 1517
+    periods = [h for h in header if " to" in h and not h.startswith("%") and "compared" not in h]
+    assert len(essex) == len(periods) == 14
+    roles = trend.drop_duplicates("force").set_index("force")["role"]
+    assert roles["Essex"] == "This force"
+    assert (roles == "Peer").sum() == 7 and trend["force"].nunique() == 43
+
+
+def test_a_sheet_larger_than_any_ons_table_is_refused_without_reading_it(tmp_path: Path) -> None:
+    book = openpyxl.Workbook()
+    sheet = book.active
+    sheet.title = "Table P1"
+    sheet["A1"] = "Table P1: Police recorded crime by offence group and police force area"
+    sheet.cell(row=60_000, column=2, value=1)
+    path = tmp_path / "huge.xlsx"
+    book.save(path)
+    with pytest.raises(ImportFailed, match="larger than any ONS table"):
+        import_ons_pfa(tmp_path / "data", path)
+
+
+def test_a_workbook_without_the_tables_says_what_is_missing(tmp_path: Path) -> None:
+    book = openpyxl.Workbook()
+    book.active["A1"] = "Police force area data tables - year ending December 2024"
+    path = tmp_path / "empty.xlsx"
+    book.save(path)
+    with pytest.raises(ImportFailed) as refused:
+        import_ons_pfa(tmp_path / "data", path)
+    assert str(refused.value).startswith(
+        "The workbook has no table of numbers of offences by police force area for the year"
+    )
