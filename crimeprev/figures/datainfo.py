@@ -21,6 +21,7 @@ SOURCE_NAMES = {
     "police-uk": "data.police.uk street-level files",
     "records": "Force records extract",
     "delivery": "Delivery tracker",
+    "ons-pfa": "ONS police force area tables",
 }
 
 

@@ -774,7 +774,7 @@ def import_ons_pfa(
             raise
         edition = format_month(read.edition)
         report.rows_read = sum(len(t.rows) for t in read.tables)
-        report.rows_loaded = read.figures.num_rows
+        report.rows_loaded = report.rows_read  # every row of every table is kept
         report.months = [edition]
         progress(0.8, "Writing the figures")
         target = ons_dir(root) / f"edition={edition}" / FIGURES_FILE
@@ -788,7 +788,8 @@ def import_ons_pfa(
                 f"Police force area boundaries: {len(shapes['features'])} areas copied "
                 f"(simplified) to {boundaries_file(root).relative_to(root)}."
             )
-        summary.months_written = [edition]
+        # The edition is named on the file's report, not in months_written: that list says
+        # which months of records an import supplied.
         summary.notes.append(
             f"Edition: year ending {read.edition:%B %Y} "
             f"({'replaced the copy already held' if replaced else 'added'}); "
