@@ -779,17 +779,22 @@ def import_ons_pfa(
         progress(0.8, "Writing the figures")
         target = ons_dir(root) / f"edition={edition}" / FIGURES_FILE
         replaced = target.is_file()
-        write_table_atomically(read.figures, target)
+        staging = boundaries_file(root).with_name(f".{BOUNDARIES_FILE}.staging")
         if shapes is not None:
-            staging = boundaries_file(root).with_suffix(".tmp")
+            # Both files are written in full before either is swapped in.
+            staging.parent.mkdir(parents=True, exist_ok=True)
             staging.write_text(json.dumps(shapes, separators=(",", ":")), encoding="utf-8")
+        try:
+            write_table_atomically(read.figures, target)
+        except BaseException:
+            staging.unlink(missing_ok=True)
+            raise
+        if shapes is not None:
             staging.replace(boundaries_file(root))
             summary.notes.append(
                 f"Police force area boundaries: {len(shapes['features'])} areas copied "
                 f"(simplified) to {boundaries_file(root).relative_to(root)}."
             )
-        # The edition is named on the file's report, not in months_written: that list says
-        # which months of records an import supplied.
         summary.notes.append(
             f"Edition: year ending {read.edition:%B %Y} "
             f"({'replaced the copy already held' if replaced else 'added'}); "
