@@ -561,3 +561,41 @@ def test_a_workbook_without_the_tables_says_what_is_missing(tmp_path: Path) -> N
     assert str(refused.value).startswith(
         "The workbook has no table of numbers of offences by police force area for the year"
     )
+
+
+def test_the_compare_charts_are_valid_vega_lite_holding_the_figures(ons_root: Path) -> None:
+    from crimeprev.present import peer_charts
+
+    db = Database(ons_root)
+    table = peers.peer_table(db, "Residential burglary")
+    funnel = peer_charts.funnel_chart(table)
+    funnel.to_dict()  # validates against the Vega-Lite schema
+    assert len(funnel.data) == 42 and set(funnel.data["role"]) == {
+        "This force",
+        "Peer",
+        "Other force",
+    }
+    assert "per 1,000 households" in json.dumps(funnel.to_dict())
+    peer_charts.knife_trend_chart(peers.knife_trend(db)).to_dict()
+    peer_charts.district_chart(
+        peers.district_figures(db, "Residential burglary"), table.rate_label
+    ).to_dict()
+    shapes = peers.force_shapes(db)
+    if GEOJSON.is_file():
+        assert shapes is not None and len(shapes) == 43
+        peer_charts.force_map_chart(shapes).to_dict()
+
+
+def test_every_offence_group_can_be_compared(ons_root: Path) -> None:
+    from crimeprev.present import peer_charts
+
+    db = Database(ons_root)
+    groups = peers.offence_groups(db)
+    assert len(groups) == 23 and groups[0] == "Total recorded crime (excluding fraud)"
+    for offence in groups:
+        table = peers.peer_table(db, offence)
+        assert table.frame["force"].nunique() == 44, offence
+        assert peers.outlier_sentence(table).startswith("Essex: ")
+        assert len(peer_charts.funnel_chart(table).data) == table.frame["rank"].notna().sum()
+        districts = peers.district_figures(db, offence)
+        assert (districts["area_kind"] == "csp").sum() == 14, offence

@@ -274,7 +274,9 @@ def peer_table(
     offence = find_offence(db, offence, chosen.name)
     group = peer_group(db, area, chosen.name)
     raw = _force_frame(db, chosen, offence)
-    per_household = offence in HOUSEHOLD_OFFENCES and raw["rate_per_1000_households"].notna().any()
+    per_household = bool(
+        offence in HOUSEHOLD_OFFENCES and raw["rate_per_1000_households"].notna().any()
+    )
     suffix = "households" if per_household else "population"
     frame = pd.DataFrame(
         {

@@ -76,8 +76,8 @@ def funnel_chart(table: PeerTable) -> alt.LayerChart:
     )
     names = (
         alt.Chart()
-        .transform_filter("datum.role != 'Other force'")
-        .mark_text(align="left", dx=7, fontSize=11)
+        .transform_filter("datum.role == 'This force'")
+        .mark_text(align="left", dx=8, fontSize=12, fontWeight="bold")
         .encode(
             x=x,
             y="rate_per_1000:Q",
