@@ -394,6 +394,14 @@ def test_an_altered_count_is_refused_and_nothing_is_written(tmp_path: Path) -> N
     with pytest.raises(ImportFailed, match=r"cell L40 holds 'about three', which is neither"):
         import_ons_pfa(root, _edited_copy(tmp_path, "scribbled.xlsx", scribble))
 
+    def slip(book: openpyxl.Workbook) -> None:
+        book["Table P3"]["L40"] = 3.59  # Essex's sexual offences rate: 5,845 / 1,896,600 is 3.08
+
+    with pytest.raises(ImportFailed, match=r"cell L40: the rate for Essex's Sexual offences"):
+        import_ons_pfa(root, _edited_copy(tmp_path, "slipped.xlsx", slip))
+    assert not edition_files(root)
+    assert [e["files"][0]["problem"] is not None for e in import_log(root)] == [True] * 3
+
 
 def test_tables_are_found_by_title_and_header_and_a_later_edition_is_added(
     ons_root: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
