@@ -591,6 +591,9 @@ def test_the_compare_charts_are_valid_vega_lite_holding_the_figures(ons_root: Pa
     shapes = peers.force_shapes(db)
     if GEOJSON.is_file():
         assert shapes is not None and len(shapes) == 43
+        named = {shape["force"]: shape["role"] for shape in shapes}
+        assert named["Essex"] == "This force" and "Devon and Cornwall" in named  # by code
+        assert sorted(f for f, role in named.items() if role == "Peer") == sorted(table.group.peers)
         peer_charts.force_map_chart(shapes).to_dict()
 
 

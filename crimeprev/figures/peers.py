@@ -491,27 +491,27 @@ def district_figures(
 
 
 def force_shapes(db: Database, area: str | None = None) -> list[dict[str, Any]] | None:
-    """The 43 police force areas as GeoJSON features with `force` and `role`, wound for Vega;
-    None when no boundaries were imported."""
+    """The 43 police force areas as GeoJSON features with `force` (named as in the tables,
+    matched by code) and `role`, wound for Vega; None when no boundaries were imported."""
     from crimeprev.config import MapSettings
     from crimeprev.figures.maps import load_boundaries
 
     path = boundaries_file(db.root)
     if not path.is_file():
         return None
-    group = peer_group(db, area)
-    codes = [
-        f["properties"]["area_code"]
-        for f in json.loads(path.read_text(encoding="utf-8"))["features"]
-    ]
-    names = {
-        f["properties"]["area_code"]: f["properties"]["area_name"]
-        for f in json.loads(path.read_text(encoding="utf-8"))["features"]
-    }
+    chosen = edition_for(db.root)
+    group = peer_group(db, area, chosen.name)
+    totals = _force_frame(db, chosen, TOTAL_CRIME)
+    names = dict(zip(totals["area_code"], totals["area_name"], strict=True))
+    features = json.loads(path.read_text(encoding="utf-8"))["features"]
+    for feature in features:
+        code = feature["properties"]["area_code"]
+        names.setdefault(code, feature["properties"].get("area_name") or code)
+    codes = [feature["properties"]["area_code"] for feature in features]
     shapes, _ = load_boundaries(MapSettings(boundaries=path, code_property="area_code"), codes)
-    features = []
+    shown = []
     for code, geometry in shapes.items():
-        name = names.get(code) or code
+        name = str(names[code])
         role = (
             "This force"
             if name == group.force
@@ -519,10 +519,10 @@ def force_shapes(db: Database, area: str | None = None) -> list[dict[str, Any]] 
             if name in group.peers
             else "Other force"
         )
-        features.append(
+        shown.append(
             {"type": "Feature", "geometry": geometry, "properties": {}, "force": name, "role": role}
         )
-    return features
+    return shown
 
 
 @dataclass(frozen=True)
