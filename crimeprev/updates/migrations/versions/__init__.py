@@ -1,0 +1,1 @@
+"""The update store's migrations, oldest first."""
