@@ -29,6 +29,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "crimeprev.cli.imports",
     "crimeprev.cli.report",
     "crimeprev.cli.peers",
+    "crimeprev.cli.updates",
 )
 
 

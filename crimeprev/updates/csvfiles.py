@@ -337,9 +337,9 @@ def export_csv(store: UpdateStore, out: Path, selection: Selection = "approved")
     return transfer
 
 
-def transfer_lines(transfer: CsvTransfer, verb: str) -> list[str]:
+def transfer_lines(transfer: CsvTransfer, verb: str, root: Path) -> list[str]:
     """A summary a person reads: rows per file."""
-    lines = [f"{verb} {rows:,} rows: {name}" for name, rows in transfer.rows.items()]
+    lines = [f"{verb} {rows:,} rows: {root / name}" for name, rows in transfer.rows.items()]
     if transfer.updates:
         lines.append(f"{transfer.updates} strand updates (strand x quarter) in the store.")
     return lines
