@@ -19,8 +19,9 @@ REFERENCE = SHARED / "reference"
 RAW = SHARED / "data" / "raw"
 CHROMIUM = Path("/usr/bin/chromium")
 
-# The browser fixtures (`server`, `browser`, `page`) and `serve_dashboard` live there.
-pytest_plugins = ["browser_support"]
+# The browser fixtures (`server`, `browser`, `page`) and `serve_dashboard` live in
+# browser_support; the PostgreSQL server (`postgres_server`, `store_url`) in postgres_support.
+pytest_plugins = ["browser_support", "postgres_support"]
 
 
 @pytest.fixture(scope="session")
