@@ -162,10 +162,11 @@ def _gather(store: UpdateStore, root: Path) -> tuple[list[_Entry], CsvTransfer]:
                 )
             seen.add(status["quarter_end"])
         # An action nobody has reported on yet still belongs to a quarter: the latest one.
+        where = [(files[STATUS_FILE], n, status) for n, status in reported]
         if not reported:
             fallback = quarters[-1] if quarters else quarter_of(row["target_month"])
-            reported = [(line, {"quarter_end": fallback, "status": ""})]
-        for _, status in reported:
+            where = [(files[ACTIONS_FILE], line, {"quarter_end": fallback, "status": ""})]
+        for path, where_line, status in where:
             action = Action(
                 action_id,
                 row["title"],
@@ -173,12 +174,12 @@ def _gather(store: UpdateStore, root: Path) -> tuple[list[_Entry], CsvTransfer]:
                 row["completed_month"] or None,
                 status["status"] or None,
             )
-            add(files[ACTIONS_FILE], line, row["strand_id"], status["quarter_end"], action)
+            add(path, where_line, row["strand_id"], status["quarter_end"], action)
     if problems:
         shown = "; ".join(problems[:MAX_PROBLEMS_SHOWN])
         more = len(problems) - MAX_PROBLEMS_SHOWN
         extra = f" (and {more} more)" if more > 0 else ""
-        raise ImportRefused(f"Nothing was imported: {shown}{extra}.")
+        raise ImportRefused(f"Nothing was imported: {shown.rstrip('.')}{extra}.")
     transfer.rows = {str(name): len(rows) for name, rows in read.items()}
     return entries, transfer
 

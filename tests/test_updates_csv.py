@@ -1,0 +1,171 @@
+"""The leads' CSV files into the update store once, and out again: the files exported from
+what was imported are the source files byte for byte, on SQLite and on PostgreSQL; a wrong row
+stops the import with a sentence and writes nothing; the export follows approvals."""
+
+from __future__ import annotations
+
+import csv
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from crimeprev.updates import workflow
+from crimeprev.updates.content import Commentary
+from crimeprev.updates.csvfiles import (
+    ACTIONS_FILE,
+    COLUMNS,
+    COMMENTARY_FILE,
+    METRICS_FILE,
+    STATUS_FILE,
+    ImportRefused,
+    export_csv,
+    import_csv,
+)
+from crimeprev.updates.permissions import User
+from crimeprev.updates.settings import UpdateSettings
+from crimeprev.updates.store import open_store
+
+
+@pytest.fixture(scope="module")
+def leads_files(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The four CSV files the demo writes (records are not needed for them)."""
+    from crimeprev.config import load_config
+    from crimeprev.demo.generator import (
+        _Calibration,
+        _write_activity,
+        _write_commentary,
+        _write_delivery,
+    )
+
+    root = tmp_path_factory.mktemp("leads-files")
+    calibration = _Calibration.load(load_config())
+    _write_delivery(root, calibration, 2022)
+    _write_activity(root, calibration)
+    _write_commentary(root, calibration)
+    return root
+
+
+def _rows(path: Path) -> list[dict[str, str]]:
+    with path.open(newline="", encoding="utf-8") as handle:
+        return list(csv.DictReader(handle))
+
+
+def test_export_after_import_is_the_source_files_byte_for_byte(
+    leads_files: Path, tmp_path: Path, store_url: str
+):
+    store = open_store(tmp_path, url=store_url)
+    try:
+        imported = import_csv(store, leads_files, "CSV import")
+        out = tmp_path / "exported"
+        exported = export_csv(store, out)
+    finally:
+        store.dispose()
+    for name in COLUMNS:
+        assert (out / name).read_bytes() == (leads_files / name).read_bytes(), name
+    source_rows = {str(name): len(_rows(leads_files / name)) for name in COLUMNS}
+    assert imported.rows == exported.rows == source_rows
+    # One update per strand and quarter that the files speak of.
+    keys = {(r["strand_id"], r["period"]) for r in _rows(leads_files / COMMENTARY_FILE)}
+    actions = {r["action_id"]: r["strand_id"] for r in _rows(leads_files / ACTIONS_FILE)}
+    keys |= {(actions[r["action_id"]], r["quarter_end"]) for r in _rows(leads_files / STATUS_FILE)}
+    keys |= {(r["strand_id"], r["period_end"]) for r in _rows(leads_files / METRICS_FILE)}
+    assert imported.updates == len(keys)
+
+
+def test_import_is_once_and_all_or_nothing(leads_files: Path, tmp_path: Path, store_url: str):
+    broken = tmp_path / "broken"
+    shutil.copytree(leads_files, broken)
+    lines = (broken / STATUS_FILE).read_text().splitlines()
+    lines[3] = lines[3].rsplit(",", 1)[0] + ",nearly done"
+    lines[7] = "XXX-999," + lines[7].split(",", 1)[1]
+    (broken / STATUS_FILE).write_text("\n".join(lines) + "\n")
+    store = open_store(tmp_path, url=store_url)
+    try:
+        with pytest.raises(ImportRefused) as refused:
+            import_csv(store, broken, "CSV import")
+        message = str(refused.value)
+        assert message.startswith("Nothing was imported:")
+        assert "status.csv, line 4: Action" in message and "'nearly done' is not one of" in message
+        assert "line 8: action XXX-999 is not in delivery/actions.csv" in message
+        assert workflow.quarter_status(store, "2022-09")[0]["state"] == "not started"
+        import_csv(store, leads_files, "CSV import")
+        with pytest.raises(ImportRefused, match="imported once"):
+            import_csv(store, leads_files, "CSV import")
+    finally:
+        store.dispose()
+
+
+def test_export_carries_approved_words_until_the_change_is_approved(
+    leads_files: Path, tmp_path: Path, store_url: str
+):
+    settings = UpdateSettings(leads={"rape": ("ray@police.example",)}, approver_role="acc")
+    store = open_store(tmp_path, settings=settings, url=store_url)
+    ray = User("Ray Lead", claims={"email": "ray@police.example"})
+    try:
+        import_csv(store, leads_files, "CSV import")
+        current = workflow.read_update(store, "rape", "2022-09")
+        workflow.save(
+            store, ray, "rape", "2022-09", current.row_version, put=[Commentary("New words.")]
+        )
+        export_csv(store, tmp_path / "approved", "approved")
+        export_csv(store, tmp_path / "latest", "latest")
+    finally:
+        store.dispose()
+    assert (tmp_path / "approved" / COMMENTARY_FILE).read_bytes() == (
+        leads_files / COMMENTARY_FILE
+    ).read_bytes()
+    latest = {
+        (r["strand_id"], r["period"]): r["commentary"]
+        for r in _rows(tmp_path / "latest" / COMMENTARY_FILE)
+    }
+    assert latest[("rape", "2022-09")] == "New words."
+
+
+def test_the_command_line_imports_reports_and_exports(leads_files: Path, tmp_path: Path):
+    data = tmp_path / "data"
+    shutil.copytree(leads_files, data)
+    env = {k: v for k, v in os.environ.items() if k != "CRIMEPREV_DATABASE_URL"}
+    env |= {"CRIMEPREV_DATA_DIR": str(data)}
+
+    def run(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "crimeprev.cli", "updates", *args],
+            capture_output=True,
+            text=True,
+            env=env,
+        )
+
+    imported = run("import-csv")
+    assert imported.returncode == 0, imported.stderr
+    assert f"Imported 583 rows: {data / ACTIONS_FILE}" in imported.stdout
+    assert (data / "updates.db").is_file()
+    again = run("import-csv")
+    assert (
+        again.returncode == 2
+        and "imported once" in again.stderr
+        and "Traceback" not in again.stderr
+    )
+    status = run("status", "--quarter", "2022-03", "--format", "csv")
+    assert status.returncode == 0, status.stderr
+    rows = {r["strand_id"]: r for r in csv.DictReader(status.stdout.splitlines())}
+    commented = {
+        r["strand_id"] for r in _rows(leads_files / COMMENTARY_FILE) if r["period"] == "2022-03"
+    }
+    assert commented == {
+        "knife-crime",
+        "night-time-economy",
+        "domestic-abuse",
+        "burglary-robbery",
+        "hate-crime",
+    }
+    assert all(rows[s]["state"] == "approved" for s in commented)
+    bad = run("status", "--quarter", "2022-08")
+    assert bad.returncode == 2 and "does not end a quarter" in bad.stderr
+    exported = run("export-csv", "--out", str(tmp_path / "out"))
+    assert exported.returncode == 0, exported.stderr
+    for name in COLUMNS:
+        assert (tmp_path / "out" / name).read_bytes() == (leads_files / name).read_bytes()
