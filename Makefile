@@ -10,7 +10,7 @@ HOST ?= 127.0.0.1
 # Trust the machine's certificate store, so installs work behind a proxy with its own root.
 export UV_SYSTEM_CERTS ?= 1
 
-.PHONY: run serve test lint demo demo-if-empty sync sync-dev uv browser office nginx bench
+.PHONY: run serve test lint demo demo-if-empty sync sync-dev uv browser office nginx postgres bench
 
 uv:
 	@command -v uv >/dev/null 2>&1 || $(PYTHON) -m uv --version >/dev/null 2>&1 || \
@@ -86,6 +86,22 @@ nginx:
 		echo "make serve cannot run, and its test will be skipped."; \
 	fi
 
+## postgres: Debian's PostgreSQL server binaries, which the update store's tests start a
+## throwaway server from (the store also runs on SQLite, which needs nothing)
+postgres:
+	@if ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || command -v initdb >/dev/null 2>&1; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+		echo "Installing Debian's postgresql for the update store's tests"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+			--no-install-recommends postgresql >/dev/null; \
+		if command -v systemctl >/dev/null 2>&1 && systemctl is-active --quiet postgresql; then \
+			systemctl disable --now postgresql; \
+		fi; \
+	else \
+		echo "PostgreSQL is not installed and cannot be installed here (needs root and apt-get):"; \
+		echo "the PostgreSQL tests will be skipped."; \
+	fi
+
 ## lint: ruff, mypy (strict on crimeprev/) and the import-linter contracts
 lint: sync-dev
 	$(UV) run ruff check .
@@ -94,7 +110,7 @@ lint: sync-dev
 	$(UV) run lint-imports
 
 ## test: everything CI runs
-test: sync-dev browser office nginx lint
+test: sync-dev browser office nginx postgres lint
 	$(UV) run pytest
 
 ## bench: figures for the closing notes; never part of `make test`
