@@ -5,10 +5,7 @@ stops the import with a sentence and writes nothing; the export follows approval
 from __future__ import annotations
 
 import csv
-import os
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -125,33 +122,31 @@ def test_export_carries_approved_words_until_the_change_is_approved(
     assert latest[("rape", "2022-09")] == "New words."
 
 
-def test_the_command_line_imports_reports_and_exports(leads_files: Path, tmp_path: Path):
+def test_the_command_line_imports_reports_and_exports(
+    leads_files: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys
+):
+    from crimeprev.cli.main import main
+
     data = tmp_path / "data"
     shutil.copytree(leads_files, data)
-    env = {k: v for k, v in os.environ.items() if k != "CRIMEPREV_DATABASE_URL"}
-    env |= {"CRIMEPREV_DATA_DIR": str(data)}
+    monkeypatch.delenv("CRIMEPREV_DATABASE_URL", raising=False)
+    monkeypatch.setenv("CRIMEPREV_DATA_DIR", str(data))
 
-    def run(*args: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(
-            [sys.executable, "-m", "crimeprev.cli", "updates", *args],
-            capture_output=True,
-            text=True,
-            env=env,
-        )
+    def run(*args: str) -> tuple[int, str, str]:
+        code = main(["updates", *args])
+        captured = capsys.readouterr()
+        return code, captured.out, captured.err
 
-    imported = run("import-csv")
-    assert imported.returncode == 0, imported.stderr
-    assert f"Imported 583 rows: {data / ACTIONS_FILE}" in imported.stdout
+    code, out, err = run("import-csv")
+    assert code == 0, err
+    assert f"Imported 583 rows: {data / ACTIONS_FILE}" in out
     assert (data / "updates.db").is_file()
-    again = run("import-csv")
-    assert (
-        again.returncode == 2
-        and "imported once" in again.stderr
-        and "Traceback" not in again.stderr
-    )
-    status = run("status", "--quarter", "2022-03", "--format", "csv")
-    assert status.returncode == 0, status.stderr
-    rows = {r["strand_id"]: r for r in csv.DictReader(status.stdout.splitlines())}
+    code, out, err = run("import-csv")
+    assert code == 2 and err.startswith("crimeprev: The update store already holds")
+    assert "imported once" in err and "Traceback" not in err
+    code, out, err = run("status", "--quarter", "2022-03", "--format", "csv")
+    assert code == 0, err
+    rows = {r["strand_id"]: r for r in csv.DictReader(out.splitlines())}
     commented = {
         r["strand_id"] for r in _rows(leads_files / COMMENTARY_FILE) if r["period"] == "2022-03"
     }
@@ -163,9 +158,9 @@ def test_the_command_line_imports_reports_and_exports(leads_files: Path, tmp_pat
         "hate-crime",
     }
     assert all(rows[s]["state"] == "approved" for s in commented)
-    bad = run("status", "--quarter", "2022-08")
-    assert bad.returncode == 2 and "does not end a quarter" in bad.stderr
-    exported = run("export-csv", "--out", str(tmp_path / "out"))
-    assert exported.returncode == 0, exported.stderr
+    code, out, err = run("status", "--quarter", "2022-08")
+    assert code == 2 and "does not end a quarter" in err
+    code, out, err = run("export-csv", "--out", str(tmp_path / "out"))
+    assert code == 0, err
     for name in COLUMNS:
         assert (tmp_path / "out" / name).read_bytes() == (leads_files / name).read_bytes()
