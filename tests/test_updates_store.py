@@ -103,3 +103,22 @@ def test_settings_refuse_leads_of_a_strand_that_does_not_exist(tmp_path: Path):
     (folder / "updates.toml").write_text('[leads]\nknife-crim = ["someone@example"]\n')
     with pytest.raises(ConfigError, match="unknown strand 'knife-crim'"):
         load_update_settings(load_config(), folder)
+
+
+def test_the_migrations_go_down_to_nothing_and_up_again(tmp_path: Path, store_url: str):
+    from alembic import command
+
+    from crimeprev.updates.store import _alembic_config, write_transaction
+
+    store = open_store(tmp_path, url=store_url)
+    try:
+        with write_transaction(store.engine) as connection:
+            command.downgrade(_alembic_config(connection), "base")
+        with store.engine.connect() as connection:
+            left = set(sa.inspect(connection).get_table_names()) - {"alembic_version"}
+        assert left == set() and schema_revision(store.engine) is None
+    finally:
+        store.dispose()
+    reopened = open_store(tmp_path, url=store_url)
+    assert schema_revision(reopened.engine) == head_revision()
+    reopened.dispose()

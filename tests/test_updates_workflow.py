@@ -347,3 +347,26 @@ def test_which_quarters_approved_words_each_strand_carries(store: UpdateStore):
     assert status["rape"]["state"] == "submitted"
     assert status["rape"]["carries_approved_quarter"] == "2022-06"
     assert status["prevent"]["state"] == "not started"
+
+
+def test_hostile_text_is_kept_verbatim_or_refused_with_a_sentence(store: UpdateStore):
+    tricky = (
+        "Robert'); drop table strand_update;-- \u2014 ünïcödé \U0001f52a\n\n"
+        "**bold** <script>x</script>"
+    )
+    saved = workflow.save(store, KIM, "knife-crime", Q, 0, put=[Commentary(tricky)])
+    assert workflow.read_update(store, "knife-crime", Q).commentary == tricky.strip()
+    with pytest.raises(InvalidContent, match="longer than 20,000 characters"):
+        workflow.save(
+            store, KIM, "knife-crime", Q, saved.row_version, put=[Commentary("x" * 20_001)]
+        )
+    with pytest.raises(UpdateError, match="given twice"):
+        workflow.save(
+            store,
+            KIM,
+            "knife-crime",
+            Q,
+            saved.row_version,
+            put=[Commentary("a"), Commentary("b")],
+        )
+    assert len(workflow.history(store, "knife-crime", Q)) == 1
