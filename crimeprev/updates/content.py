@@ -90,6 +90,15 @@ def quarter_of(month_text: str) -> str:
     return format_month(date(month.year, end, 1))
 
 
+def last_quarter_by(text: str | date) -> str:
+    """The latest quarter ending at or before a month (the month itself when it ends one)."""
+    month = text if isinstance(text, date) else parse_month(str(text))
+    end_month = (month.month // 3) * 3
+    if end_month == 0:
+        return format_month(date(month.year - 1, 12, 1))
+    return format_month(date(month.year, end_month, 1))
+
+
 def _text(value: Any, what: str, limit: int = MAX_TEXT_CHARS, required: bool = True) -> str:
     if not isinstance(value, str):
         raise InvalidContent(f"{what} must be text.")

@@ -32,6 +32,7 @@ from crimeprev.updates.content import (
     checked,
     decode,
     encode,
+    last_quarter_by,
     quarter_key,
 )
 from crimeprev.updates.permissions import NotPermitted, User, require_approver, require_lead
@@ -691,11 +692,11 @@ def audit_trail(
 
 
 def approved_marks(store: UpdateStore, up_to: str | None = None) -> dict[str, ApprovedMark]:
-    """Per strand, the latest quarter (ending at or before `up_to`) whose approved words it
-    carries: what the Overview and the deck show beside each strand."""
+    """Per strand, the latest quarter (ending at or before the month `up_to`) whose approved
+    words it carries: what the Overview and the deck show beside each strand."""
     query = sa.select(strand_update).where(strand_update.c.approved_version.is_not(None))
     if up_to is not None:
-        query = query.where(strand_update.c.quarter_end <= quarter_key(up_to))
+        query = query.where(strand_update.c.quarter_end <= last_quarter_by(up_to))
     marks: dict[str, ApprovedMark] = {}
     with store.engine.connect() as connection:
         for row in connection.execute(query.order_by(strand_update.c.quarter_end)):
