@@ -121,3 +121,4 @@ bench: sync-dev browser nginx
 	$(UV) run python benchmarks/import_police_uk.py
 	$(UV) run python benchmarks/scale.py
 	$(UV) run python benchmarks/sessions.py --sessions 30 --seconds 120 --workers 4
+	$(UV) run python benchmarks/update_store.py
