@@ -369,4 +369,16 @@ def test_hostile_text_is_kept_verbatim_or_refused_with_a_sentence(store: UpdateS
             saved.row_version,
             put=[Commentary("a"), Commentary("b")],
         )
+    for text in ("nul \x00 inside", "bell \x07"):
+        with pytest.raises(InvalidContent, match="control character"):
+            workflow.save(store, KIM, "knife-crime", Q, saved.row_version, put=[Commentary(text)])
+    with pytest.raises(InvalidContent, match="control character"):
+        workflow.save(
+            store,
+            KIM,
+            "knife-crime",
+            Q,
+            saved.row_version,
+            put=[Action("KNF-1\x00", "Title", "2022-12", None, None)],
+        )
     assert len(workflow.history(store, "knife-crime", Q)) == 1

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from dataclasses import asdict, dataclass
 from datetime import date
 from typing import Any
@@ -18,6 +19,7 @@ QUARTER_END_MONTHS = (3, 6, 9, 12)
 COMMENTARY_FIELD = "commentary"
 MAX_COMMENTARY_CHARS = 20_000
 MAX_TEXT_CHARS = 300
+CONTROL_CHARACTERS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 
 class InvalidContent(UpdateError):
@@ -99,9 +101,19 @@ def last_quarter_by(text: str | date) -> str:
     return format_month(date(month.year, end_month, 1))
 
 
+def _no_control_characters(text: str, what: str) -> None:
+    # PostgreSQL cannot store NUL, and no other control character belongs in a report.
+    if CONTROL_CHARACTERS.search(text):
+        raise InvalidContent(
+            f"{what} holds a control character (such as NUL) that cannot be stored; "
+            "remove it, or paste the text again as plain text."
+        )
+
+
 def _text(value: Any, what: str, limit: int = MAX_TEXT_CHARS, required: bool = True) -> str:
     if not isinstance(value, str):
         raise InvalidContent(f"{what} must be text.")
+    _no_control_characters(value, what)
     text: str = value.strip()
     if required and not text:
         raise InvalidContent(f"{what} is empty; write it in.")
@@ -122,6 +134,7 @@ def checked(value: FieldValue, config: Config, quarter: str) -> FieldValue:
     if isinstance(value, Commentary):
         if not isinstance(value.text, str):
             raise InvalidContent("The commentary must be text.")
+        _no_control_characters(value.text, "The commentary")
         if len(value.text) > MAX_COMMENTARY_CHARS:
             raise InvalidContent(
                 f"The commentary is longer than {MAX_COMMENTARY_CHARS:,} characters; shorten it."
