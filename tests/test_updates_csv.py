@@ -164,3 +164,118 @@ def test_the_command_line_imports_reports_and_exports(
     assert code == 0, err
     for name in COLUMNS:
         assert (tmp_path / "out" / name).read_bytes() == (leads_files / name).read_bytes()
+
+
+QUARTERS = ("2021-12", "2022-03", "2022-06", "2022-09")
+STRANDS = ("knife-crime", "rape", "hate-crime", "prevent")
+STATUSES = ("complete", "ongoing", "at risk", "not started")
+
+
+def _write_csv(path: Path, header: tuple[str, ...], rows: list[list[str]]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle, lineterminator="\n")
+        writer.writerow(header)
+        writer.writerows(rows)
+
+
+def _leads_content():
+    """Random content for the four files, written the way the demo writes them."""
+    from hypothesis import strategies as st
+
+    words = (
+        st.text(
+            alphabet=st.characters(
+                blacklist_categories=("Cs", "Cc", "Zl", "Zp"), blacklist_characters="\x85"
+            )
+            | st.sampled_from(",\"';|/\n "),
+            min_size=1,
+            max_size=40,
+        )
+        .map(lambda t: " ".join(t.split()))
+        .filter(bool)
+    )
+    prose = st.lists(words, min_size=0, max_size=3).map("\n\n".join)
+    value = st.one_of(
+        st.integers(0, 10**9).map(str),
+        st.integers(1, 10**6).map(lambda n: f"{n}.{n % 97 + 1:02d}".rstrip("0")),
+    )
+    months = st.sampled_from([f"2022-{m:02d}" for m in range(1, 10)] + ["2021-12"])
+
+    @st.composite
+    def content(draw):
+        commentary = draw(
+            st.lists(
+                st.tuples(st.sampled_from(STRANDS), st.sampled_from(QUARTERS), prose),
+                max_size=6,
+                unique_by=lambda r: r[:2],
+            )
+        )
+        metrics = draw(
+            st.lists(
+                st.tuples(st.sampled_from(STRANDS), words, words, months, words, value, words),
+                max_size=6,
+                unique_by=lambda r: (
+                    r[0],
+                    r[1],
+                    r[2],
+                    r[4],
+                    r[3][:5] + str((int(r[3][5:]) + 2) // 3),
+                ),
+            )
+        )
+        action_ids = draw(
+            st.lists(st.from_regex(r"[A-Z]{3}-[0-9]{3}", fullmatch=True), max_size=6, unique=True)
+        )
+        actions, statuses = [], []
+        for action_id in action_ids:
+            completed = draw(st.one_of(st.just(""), months))
+            actions.append(
+                [action_id, draw(st.sampled_from(STRANDS)), draw(words), draw(months), completed]
+            )
+            for quarter in sorted(draw(st.sets(st.sampled_from(QUARTERS)))):
+                statuses.append([action_id, quarter, draw(st.sampled_from(STATUSES))])
+        return [list(r) for r in commentary], [list(r) for r in metrics], actions, statuses
+
+    return content()
+
+
+def test_any_valid_files_come_back_byte_for_byte(tmp_path_factory: pytest.TempPathFactory):
+    from hypothesis import HealthCheck, given, settings
+
+    @settings(max_examples=25, deadline=None, suppress_health_check=list(HealthCheck))
+    @given(_leads_content())
+    def round_trip(files) -> None:
+        commentary, metrics, actions, statuses = files
+        folder = tmp_path_factory.mktemp("round-trip")
+        for name, rows in zip(COLUMNS, (commentary, metrics, actions, statuses), strict=True):
+            _write_csv(folder / name, COLUMNS[name], rows)
+        store = open_store(folder, url=f"sqlite:///{folder / 'updates.db'}")
+        try:
+            import_csv(store, folder, "CSV import")
+            export_csv(store, folder / "out")
+        finally:
+            store.dispose()
+        for name in COLUMNS:
+            assert (folder / "out" / name).read_bytes() == (folder / name).read_bytes(), name
+
+    round_trip()
+
+
+def test_a_repeated_row_is_refused_not_doubled(leads_files: Path, tmp_path: Path):
+    folder = tmp_path / "files"
+    shutil.copytree(leads_files, folder)
+    with (folder / METRICS_FILE).open("a", encoding="utf-8") as handle:
+        handle.write((folder / METRICS_FILE).read_text().splitlines()[1] + "\n")
+    with (folder / ACTIONS_FILE).open("a", encoding="utf-8") as handle:
+        handle.write((folder / ACTIONS_FILE).read_text().splitlines()[1] + "\n")
+    store = open_store(tmp_path, url=f"sqlite:///{tmp_path / 'updates.db'}")
+    try:
+        with pytest.raises(ImportRefused) as refused:
+            import_csv(store, folder, "CSV import")
+    finally:
+        store.dispose()
+    assert "metrics.csv, line 36: repeats line 2" in str(refused.value)
+    assert "actions.csv, line 585: the action id KNF-001 is already used on line 2" in str(
+        refused.value
+    )

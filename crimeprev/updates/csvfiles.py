@@ -105,17 +105,34 @@ def _gather(store: UpdateStore, root: Path) -> tuple[list[_Entry], CsvTransfer]:
         )
     read = {name: _read(name, path, problems) for name, path in files.items()}
     entries: list[_Entry] = []
+    first_lines: dict[tuple[str, str, str], int] = {}
 
-    def add(path: Path, line: int, strand_id: str, quarter_text: str, value: FieldValue) -> None:
+    def add(
+        path: Path,
+        line: int,
+        strand_id: str,
+        quarter_text: str,
+        value: FieldValue,
+        ordinal: int | None = None,
+    ) -> None:
         where = f"{path}, line {line}"
         if strand_id not in strand_ids:
             problems.append(f"{where}: unknown strand '{strand_id}'.")
             return
         try:
             quarter = quarter_key(quarter_text)
-            entries.append(_Entry(strand_id, quarter, checked(value, config, quarter), line))
+            value = checked(value, config, quarter)
         except (UpdateError, PeriodError) as error:
             problems.append(f"{where}: {error}")
+            return
+        first = first_lines.setdefault((strand_id, quarter, value.key), line)
+        if first != line:
+            problems.append(
+                f"{where}: repeats line {first} (the same strand, quarter and "
+                f"{type(value).__name__.lower()}); keep one of them."
+            )
+            return
+        entries.append(_Entry(strand_id, quarter, value, ordinal or line))
 
     for line, row in read.get(COMMENTARY_FILE, []):
         add(
@@ -144,7 +161,14 @@ def _gather(store: UpdateStore, root: Path) -> tuple[list[_Entry], CsvTransfer]:
     statuses: dict[str, list[tuple[int, dict[str, str]]]] = {}
     for line, row in read.get(STATUS_FILE, []):
         statuses.setdefault(row["action_id"].strip(), []).append((line, row))
-    actions = {row["action_id"].strip(): (line, row) for line, row in read.get(ACTIONS_FILE, [])}
+    actions: dict[str, tuple[int, dict[str, str]]] = {}
+    for line, row in read.get(ACTIONS_FILE, []):
+        earlier = actions.setdefault(row["action_id"].strip(), (line, row))[0]
+        if earlier != line:
+            problems.append(
+                f"{files[ACTIONS_FILE]}, line {line}: the action id {row['action_id']} is "
+                f"already used on line {earlier}."
+            )
     for action_id in statuses.keys() - actions.keys():
         line = statuses[action_id][0][0]
         problems.append(
@@ -153,18 +177,14 @@ def _gather(store: UpdateStore, root: Path) -> tuple[list[_Entry], CsvTransfer]:
     quarters = sorted({row["quarter_end"] for rows in statuses.values() for _, row in rows})
     for action_id, (line, row) in actions.items():
         reported = statuses.get(action_id) or []
-        seen: set[str] = set()
-        for status_line, status in reported:
-            if status["quarter_end"] in seen:
-                problems.append(
-                    f"{files[STATUS_FILE]}, line {status_line}: a second status for {action_id} at "
-                    f"{status['quarter_end']}."
-                )
-            seen.add(status["quarter_end"])
         # An action nobody has reported on yet still belongs to a quarter: the latest one.
         where = [(files[STATUS_FILE], n, status) for n, status in reported]
         if not reported:
-            fallback = quarters[-1] if quarters else quarter_of(row["target_month"])
+            try:
+                fallback = quarters[-1] if quarters else quarter_of(row["target_month"])
+            except PeriodError as error:
+                problems.append(f"{files[ACTIONS_FILE]}, line {line}: {error}")
+                continue
             where = [(files[ACTIONS_FILE], line, {"quarter_end": fallback, "status": ""})]
         for path, where_line, status in where:
             action = Action(
@@ -174,7 +194,8 @@ def _gather(store: UpdateStore, root: Path) -> tuple[list[_Entry], CsvTransfer]:
                 row["completed_month"] or None,
                 status["status"] or None,
             )
-            add(path, where_line, row["strand_id"], status["quarter_end"], action)
+            # Actions are exported in the order of actions.csv, whichever line reported them.
+            add(path, where_line, row["strand_id"], status["quarter_end"], action, line)
     if problems:
         shown = "; ".join(problems[:MAX_PROBLEMS_SHOWN])
         more = len(problems) - MAX_PROBLEMS_SHOWN
@@ -189,8 +210,8 @@ def import_csv(store: UpdateStore, root: Path, actor: str, approved: bool = True
     recorded as approved by `actor` (they are what was published), or as drafts."""
     entries, transfer = _gather(store, root)
     updates = list(dict.fromkeys((e.strand_id, e.quarter) for e in entries))
-    at = now()
-    state = "approved" if approved else "draft"
+    if not updates:
+        return transfer
     with store.begin() as connection:
         held = connection.execute(sa.select(sa.func.count()).select_from(strand_update)).scalar()
         if held:
@@ -198,59 +219,77 @@ def import_csv(store: UpdateStore, root: Path, actor: str, approved: bool = True
                 f"The update store already holds {held} strand updates; the CSV files are "
                 "imported once, into an empty store. Use export-csv to write them out instead."
             )
-        connection.execute(
-            strand_update.insert(),
-            [
-                {
-                    "strand_id": strand_id,
-                    "quarter_end": quarter,
-                    "state": state,
-                    "content_version": 1,
-                    "row_version": 1,
-                    "approved_version": 1 if approved else None,
-                    "approved_by": actor if approved else None,
-                    "approved_at": at if approved else None,
-                    "changed_by": actor,
-                    "changed_at": at,
-                }
-                for strand_id, quarter in updates
-            ],
-        )
-        connection.execute(
-            field_revision.insert(),
-            [
-                {
-                    "strand_id": e.strand_id,
-                    "quarter_end": e.quarter,
-                    "field": e.value.key,
-                    "content_version": 1,
-                    "value": encode(e.value),
-                    "ordinal": e.ordinal,
-                    "written_by": actor,
-                    "written_at": at,
-                }
-                for e in entries
-            ],
-        )
-        connection.execute(
-            update_audit.insert(),
-            [
-                {
-                    "strand_id": strand_id,
-                    "quarter_end": quarter,
-                    "action": "imported",
-                    "from_state": None,
-                    "to_state": state,
-                    "content_version": 1,
-                    "actor": actor,
-                    "at": at,
-                    "comment": f"imported from the CSV files in {root}",
-                }
-                for strand_id, quarter in updates
-            ],
-        )
+        try:
+            _insert_imported(connection, entries, updates, actor, approved, root)
+        except sa.exc.IntegrityError as error:
+            raise ImportRefused(
+                "Another import filled the update store at the same moment; this one wrote nothing."
+            ) from error
     transfer.updates = len(updates)
     return transfer
+
+
+def _insert_imported(
+    connection: sa.Connection,
+    entries: list[_Entry],
+    updates: list[tuple[str, str]],
+    actor: str,
+    approved: bool,
+    root: Path,
+) -> None:
+    at = now()
+    state = "approved" if approved else "draft"
+    connection.execute(
+        strand_update.insert(),
+        [
+            {
+                "strand_id": strand_id,
+                "quarter_end": quarter,
+                "state": state,
+                "content_version": 1,
+                "row_version": 1,
+                "approved_version": 1 if approved else None,
+                "approved_by": actor if approved else None,
+                "approved_at": at if approved else None,
+                "changed_by": actor,
+                "changed_at": at,
+            }
+            for strand_id, quarter in updates
+        ],
+    )
+    connection.execute(
+        field_revision.insert(),
+        [
+            {
+                "strand_id": e.strand_id,
+                "quarter_end": e.quarter,
+                "field": e.value.key,
+                "content_version": 1,
+                "value": encode(e.value),
+                "ordinal": e.ordinal,
+                "written_by": actor,
+                "written_at": at,
+            }
+            for e in entries
+        ],
+    )
+    connection.execute(
+        update_audit.insert(),
+        [
+            {
+                "strand_id": strand_id,
+                "quarter_end": quarter,
+                "action": "imported",
+                "from_state": None,
+                "to_state": state,
+                "content_version": 1,
+                "actor": actor,
+                "at": at,
+                "comment": f"imported from the CSV files in {root}",
+            }
+            for strand_id, quarter in updates
+        ],
+    )
 
 
 def _number_text(value: float | int) -> str:
