@@ -122,3 +122,23 @@ def test_the_migrations_go_down_to_nothing_and_up_again(tmp_path: Path, store_ur
     reopened = open_store(tmp_path, url=store_url)
     assert schema_revision(reopened.engine) == head_revision()
     reopened.dispose()
+
+
+def test_a_store_that_goes_away_is_one_sentence_not_a_traceback(tmp_path: Path, postgres_server):
+    from crimeprev.updates import workflow
+    from crimeprev.updates.content import Commentary
+    from crimeprev.updates.permissions import User
+
+    url = postgres_server.create_database()
+    settings = UpdateSettings(leads={"rape": ("ray@police.example",)})
+    store = open_store(tmp_path, settings=settings, url=url)
+    try:
+        assert workflow.read_update(store, "rape", "2022-09").row_version == 0
+        postgres_server.drop_database(url)  # the server's database is gone under the app
+        with pytest.raises(StoreUnavailable, match="cannot be read now"):
+            workflow.read_update(store, "rape", "2022-09")
+        ray = User("Ray", claims={"email": "ray@police.example"})
+        with pytest.raises(StoreUnavailable, match="nothing was saved"):
+            workflow.save(store, ray, "rape", "2022-09", 0, put=[Commentary("Lost?")])
+    finally:
+        store.dispose()

@@ -314,7 +314,7 @@ def export_rows(
     store: UpdateStore, selection: Selection = "approved"
 ) -> dict[Path, list[list[str]]]:
     """The four files' rows from the store's approved (or latest) content."""
-    with store.engine.connect() as connection:
+    with store.connect() as connection:
         folded = folded_fields(connection, selection)
     commentary: list[tuple[int, list[str]]] = []
     metrics: list[tuple[int, list[str]]] = []

@@ -170,6 +170,18 @@ class UpdateStore:
                 f"change ({error.orig}); nothing was saved. Try again in a moment."
             ) from error
 
+    @contextmanager
+    def connect(self) -> Iterator[sa.Connection]:
+        """A connection for reading; a store that cannot be reached is one sentence."""
+        try:
+            with self.engine.connect() as connection:
+                yield connection
+        except sa.exc.OperationalError as error:
+            raise StoreUnavailable(
+                f"The update store at {describe_url(self.engine.url)} cannot be read now "
+                f"({error.orig}). Try again in a moment."
+            ) from error
+
     def dispose(self) -> None:
         """Close the store's connections."""
         self.engine.dispose()

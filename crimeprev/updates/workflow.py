@@ -206,7 +206,7 @@ def read_update(store: UpdateStore, strand_id: str, quarter: str) -> UpdateState
     """The strand's update for the quarter as it stands (an empty draft when not started)."""
     quarter = quarter_key(quarter)
     _strand_checked(store, strand_id)
-    with store.engine.connect() as connection:
+    with store.connect() as connection:
         row = _row(connection, strand_id, quarter)
         fields = _present(_latest_fields(connection, strand_id, quarter))
     return _state_of(row, strand_id, quarter, fields)
@@ -537,7 +537,7 @@ def withdraw(
 
 
 def _require_not_submitter(store: UpdateStore, user: User, strand_id: str, quarter: str) -> None:
-    with store.engine.connect() as connection:
+    with store.connect() as connection:
         row = _row(connection, strand_id, quarter)
     if row is not None and row.submitted_by == user.name and row.state == "submitted":
         raise NotPermitted(
@@ -628,7 +628,7 @@ def history(
     )
     if field_key is not None:
         query = query.where(field_revision.c.field == field_key)
-    with store.engine.connect() as connection:
+    with store.connect() as connection:
         return [_revision(row) for row in connection.execute(query)]
 
 
@@ -643,7 +643,7 @@ def restore(
     """Make an earlier value of a field its current value again (a new revision; the history
     in between is kept)."""
     quarter = quarter_key(quarter)
-    with store.engine.connect() as connection:
+    with store.connect() as connection:
         row = connection.execute(
             sa.select(field_revision).where(field_revision.c.revision_id == revision_id)
         ).first()
@@ -673,7 +673,7 @@ def audit_trail(
         query = query.where(update_audit.c.strand_id == strand_id)
     if quarter is not None:
         query = query.where(update_audit.c.quarter_end == quarter_key(quarter))
-    with store.engine.connect() as connection:
+    with store.connect() as connection:
         return [
             AuditEntry(
                 audit_id=row.audit_id,
@@ -698,7 +698,7 @@ def approved_marks(store: UpdateStore, up_to: str | None = None) -> dict[str, Ap
     if up_to is not None:
         query = query.where(strand_update.c.quarter_end <= last_quarter_by(up_to))
     marks: dict[str, ApprovedMark] = {}
-    with store.engine.connect() as connection:
+    with store.connect() as connection:
         for row in connection.execute(query.order_by(strand_update.c.quarter_end)):
             marks[row.strand_id] = ApprovedMark(
                 strand_id=row.strand_id,
@@ -745,7 +745,7 @@ def quarter_content(
     """Per strand, the quarter's words, results and actions: the approved version only
     (`approved`, what the deck is built from) or the latest draft (`latest`)."""
     quarter = quarter_key(quarter)
-    with store.engine.connect() as connection:
+    with store.connect() as connection:
         folded = folded_fields(connection, selection, quarter)
     order = {s.id: i for i, s in enumerate(store.config.strands)}
     content: dict[str, StrandContent] = {}
@@ -773,7 +773,7 @@ def quarter_content(
 def quarter_status(store: UpdateStore, quarter: str) -> list[dict[str, Any]]:
     """One row per strand of the configuration: where its update for the quarter stands."""
     quarter = quarter_key(quarter)
-    with store.engine.connect() as connection:
+    with store.connect() as connection:
         rows = {
             r.strand_id: r
             for r in connection.execute(
