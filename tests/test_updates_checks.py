@@ -124,3 +124,41 @@ def test_the_demo_commentary_holds_no_contradiction(demo_root: Path, demo_db):
         assert flagged(findings) == [], row["strand_id"]
         checked += sum(f.verdict == "agrees" for f in findings)
     assert checked >= 18
+
+
+def test_actions_a_reviewer_would_query_are_listed(demo_root: Path):
+    from crimeprev.updates.checks import check_actions
+    from crimeprev.updates.content import Action
+
+    q = "2022-09"
+    odd = [
+        Action("A-1", "Complete, no month", "2022-06", None, "complete"),
+        Action("A-2", "Completed later", "2022-06", "2022-11", "complete"),
+        Action("A-3", "Done but open", "2022-06", "2022-08", "ongoing"),
+        Action("A-4", "Overdue", "2022-07", None, "ongoing"),
+        Action("A-5", "Overdue, flagged at risk already", "2022-07", None, "at risk"),
+        Action("A-6", "Fine", "2022-12", None, "ongoing"),
+        Action("A-7", "Fine, done", "2022-06", "2022-06", "complete"),
+    ]
+    assert [(f.action_id, f.verdict) for f in check_actions(odd, q)] == [
+        ("A-1", "inconsistent"),
+        ("A-2", "inconsistent"),
+        ("A-3", "inconsistent"),
+        ("A-4", "overdue"),
+    ]
+    # The demo's plan at its last quarter is consistent, read straight from its two files.
+    with (demo_root / "delivery" / "actions.csv").open(newline="") as handle:
+        actions = {row["action_id"]: row for row in csv.DictReader(handle)}
+    with (demo_root / "delivery" / "status.csv").open(newline="") as handle:
+        statuses = [row for row in csv.DictReader(handle) if row["quarter_end"] == q]
+    plan = [
+        Action(
+            row["action_id"],
+            actions[row["action_id"]]["title"],
+            actions[row["action_id"]]["target_month"],
+            actions[row["action_id"]]["completed_month"] or None,
+            row["status"],
+        )
+        for row in statuses
+    ]
+    assert len(plan) == len(actions) and check_actions(plan, q) == []

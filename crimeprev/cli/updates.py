@@ -102,9 +102,10 @@ def command_check(args: argparse.Namespace) -> None:
     rows = []
     for strand_id in strands:
         strand_content = content.get(strand_id)
-        if strand_content is None or not strand_content.commentary:
+        if strand_content is None:
             continue
-        for finding in checks.check_commentary(db, strand_id, quarter, strand_content.commentary):
+        findings = checks.check_commentary(db, strand_id, quarter, strand_content.commentary or "")
+        for finding in findings:
             rows.append(
                 {
                     "strand_id": strand_id,
@@ -116,8 +117,20 @@ def command_check(args: argparse.Namespace) -> None:
                     "message": finding.message,
                 }
             )
+        for action in checks.check_actions(strand_content.actions, quarter):
+            rows.append(
+                {
+                    "strand_id": strand_id,
+                    "stated": action.action_id,
+                    "verdict": action.verdict,
+                    "measure_id": None,
+                    "comparison": None,
+                    "computed": None,
+                    "message": action.message,
+                }
+            )
     emit(pd.DataFrame(rows).fillna(""), rows, args.format)
-    if any(r["verdict"] in ("differs", "wrong direction") for r in rows):
+    if any(r["verdict"] in ("differs", "wrong direction", "inconsistent") for r in rows):
         raise SystemExit(1)
 
 

@@ -22,6 +22,7 @@ from crimeprev.config import Measure, Strand
 from crimeprev.db import Database
 from crimeprev.figures.insight import insight_table
 from crimeprev.periods import format_pct, parse_month
+from crimeprev.updates.content import Action
 
 Verdict = Literal["agrees", "differs", "wrong direction", "not checked"]
 
@@ -409,3 +410,51 @@ def _check_counts(
 def flagged(findings: list[Finding]) -> list[Finding]:
     """The findings a reviewer must look at."""
     return [f for f in findings if f.flagged]
+
+
+@dataclass(frozen=True)
+class ActionFinding:
+    """Something about a delivery action a reviewer would query, with the reason."""
+
+    action_id: str
+    verdict: Literal["inconsistent", "overdue"]
+    message: str
+
+
+def check_actions(actions: list[Action], quarter: str) -> list[ActionFinding]:
+    """The actions' status against their months at the quarter's end: complete without a
+    completion month, completed after the quarter, a completion month on an open action, or
+    due and not complete (not already marked at risk)."""
+    findings = []
+    for action in actions:
+        done, status = action.completed_month, action.status
+        if status == "complete" and done is None:
+            findings.append(
+                ActionFinding(action.action_id, "inconsistent", "complete, but no month completed")
+            )
+        if done is not None and done > quarter:
+            findings.append(
+                ActionFinding(
+                    action.action_id,
+                    "inconsistent",
+                    f"completed {done}, after the quarter ending {quarter}",
+                )
+            )
+        elif done is not None and status not in (None, "complete"):
+            findings.append(
+                ActionFinding(
+                    action.action_id,
+                    "inconsistent",
+                    f"completed {done}, yet its status is '{status}'",
+                )
+            )
+        if done is None and status in ("ongoing", "not started") and action.target_month <= quarter:
+            findings.append(
+                ActionFinding(
+                    action.action_id,
+                    "overdue",
+                    f"due {action.target_month}, '{status}' at the quarter's end and not marked "
+                    "at risk",
+                )
+            )
+    return findings
