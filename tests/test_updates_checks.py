@@ -162,3 +162,35 @@ def test_actions_a_reviewer_would_query_are_listed(demo_root: Path):
         for row in statuses
     ]
     assert len(plan) == len(actions) and check_actions(plan, q) == []
+
+
+def test_the_command_line_check_fails_on_a_contradiction(demo_root: Path, tmp_path: Path, capsys):
+    from crimeprev.cli.main import main
+    from crimeprev.updates import workflow
+    from crimeprev.updates.content import Commentary
+    from crimeprev.updates.permissions import User
+    from crimeprev.updates.settings import UpdateSettings
+    from crimeprev.updates.store import open_store
+
+    url = f"sqlite:///{tmp_path / 'updates.db'}"
+    common = ["--data-dir", str(demo_root), "updates", "--database-url", url]
+    assert main([*common, "import-csv"]) == 0
+    assert main([*common, "check", "--quarter", "2022-09", "--format", "json"]) == 0
+    capsys.readouterr()
+    settings = UpdateSettings(leads={"mental-health": ("mh@police.example",)})
+    store = open_store(demo_root, settings=settings, url=url)
+    current = workflow.read_update(store, "mental-health", "2022-09")
+    workflow.save(
+        store,
+        User("MH Lead", claims={"email": "mh@police.example"}),
+        "mental-health",
+        "2022-09",
+        current.row_version,
+        put=[Commentary("Mental health incidents fell 1.0% year on year.")],
+    )
+    store.dispose()
+    with pytest.raises(SystemExit) as stopped:
+        main([*common, "check", "--quarter", "2022-09", "--strand", "mental-health"])
+    assert stopped.value.code == 1
+    out = capsys.readouterr().out
+    assert "wrong direction" in out and "calls a decrease" in out

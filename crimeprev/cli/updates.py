@@ -33,6 +33,11 @@ def _records(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return [{k: _plain(v) for k, v in row.items()} for row in rows]
 
 
+def _table(rows: list[dict[str, Any]]) -> pd.DataFrame:
+    """Rows as a table to print, blanks where a value is missing."""
+    return pd.DataFrame(rows).astype(object).fillna("")
+
+
 def command_import(args: argparse.Namespace) -> None:
     store = _store(args)
     source = Path(args.source).expanduser().resolve() if args.source else data_root(args)
@@ -50,8 +55,7 @@ def command_export(args: argparse.Namespace) -> None:
 def command_status(args: argparse.Namespace) -> None:
     store = _store(args)
     rows = _records(workflow.quarter_status(store, quarter_key(args.quarter)))
-    frame = pd.DataFrame(rows)
-    emit(frame.fillna(""), rows, args.format)
+    emit(_table(rows), rows, args.format)
 
 
 def command_history(args: argparse.Namespace) -> None:
@@ -90,7 +94,7 @@ def command_audit(args: argparse.Namespace) -> None:
         }
         for e in workflow.audit_trail(store, args.strand, args.quarter)
     ]
-    emit(pd.DataFrame(rows).fillna(""), rows, args.format)
+    emit(_table(rows), rows, args.format)
 
 
 def command_check(args: argparse.Namespace) -> None:
@@ -129,7 +133,7 @@ def command_check(args: argparse.Namespace) -> None:
                     "message": action.message,
                 }
             )
-    emit(pd.DataFrame(rows).fillna(""), rows, args.format)
+    emit(_table(rows), rows, args.format)
     if any(r["verdict"] in ("differs", "wrong direction", "inconsistent") for r in rows):
         raise SystemExit(1)
 
