@@ -24,7 +24,7 @@ from crimeprev.updates.csvfiles import (
 )
 from crimeprev.updates.permissions import User
 from crimeprev.updates.settings import UpdateSettings
-from crimeprev.updates.store import open_store
+from crimeprev.updates.store import UpdateError, open_store
 
 
 @pytest.fixture(scope="module")
@@ -82,6 +82,8 @@ def test_import_is_once_and_all_or_nothing(leads_files: Path, tmp_path: Path, st
     (broken / STATUS_FILE).write_text("\n".join(lines) + "\n")
     store = open_store(tmp_path, url=store_url)
     try:
+        with pytest.raises(UpdateError, match="The update store is empty"):
+            export_csv(store, leads_files)
         with pytest.raises(ImportRefused) as refused:
             import_csv(store, broken, "CSV import")
         message = str(refused.value)
@@ -253,6 +255,10 @@ def test_any_valid_files_come_back_byte_for_byte(tmp_path_factory: pytest.TempPa
         store = open_store(folder, url=f"sqlite:///{folder / 'updates.db'}")
         try:
             import_csv(store, folder, "CSV import")
+            if not any(files):
+                with pytest.raises(UpdateError, match="is empty"):
+                    export_csv(store, folder / "out")
+                return
             export_csv(store, folder / "out")
         finally:
             store.dispose()

@@ -369,7 +369,15 @@ def export_rows(
 
 
 def export_csv(store: UpdateStore, out: Path, selection: Selection = "approved") -> CsvTransfer:
-    """Write the four CSV files under `out` (a data folder's layout) from the store."""
+    """Write the four CSV files under `out` (a data folder's layout) from the store. An empty
+    store writes nothing, so that files kept elsewhere are never replaced by empty ones."""
+    with store.connect() as connection:
+        held = connection.execute(sa.select(sa.func.count()).select_from(strand_update)).scalar()
+    if not held:
+        raise UpdateError(
+            "The update store is empty: import the CSV files first (crimeprev updates "
+            "import-csv); nothing was written."
+        )
     transfer = CsvTransfer()
     for name, rows in export_rows(store, selection).items():
         _write(out / name, COLUMNS[name], rows)
