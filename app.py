@@ -10,7 +10,7 @@ A page served without this script first (see `ui.current_view`) runs it before a
 import streamlit as st
 
 import ui
-from crimeprev.db import DataUnreadable
+from crimeprev.errors import CrimeprevError
 
 # Sections of the sidebar menu; each page's url path is part of the links people share.
 PAGES = {
@@ -63,8 +63,9 @@ st.set_page_config(
 )
 st.sidebar.markdown("**Crime Prevention Strategy 2021–25**")
 ui.navigation_menu(PAGES)
-ui.frame(with_strand=page.url_path == "strand")
+# Every error a user can cause (a broken file, a bad setting) is one sentence, never a traceback.
 try:
+    ui.frame(with_strand=page.url_path == "strand")
     page.run()
-except DataUnreadable as error:
-    st.error(str(error), icon=":material/error:")
+except CrimeprevError as error:
+    st.error(f"**{error.title}.** {error}", icon=":material/error:")

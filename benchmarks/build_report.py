@@ -34,7 +34,7 @@ from crimeprev.report import render  # noqa: E402
 from crimeprev.report.content import collect  # noqa: E402
 from crimeprev.report.exports import FORMATS, build_report  # noqa: E402
 from crimeprev.store import data_dir, has_records  # noqa: E402
-from crimeprev.view import Filters  # noqa: E402
+from crimeprev.view import View  # noqa: E402
 
 
 def _data_root(scratch: Path) -> Path:
@@ -70,7 +70,7 @@ def main() -> None:
         started = time.perf_counter()
         db = open_database(root)
         print(f"Data: {root} (opened in {time.perf_counter() - started:.1f} s); {load_text()}")
-        filters = Filters(parse_month(args.period))
+        filters = View(parse_month(args.period))
         timings: dict[str, list[tuple[float, float, float]]] = {}
         sizes: dict[str, int] = {}
         slides = 0

@@ -65,7 +65,7 @@ from crimeprev.imports.records import import_records  # noqa: E402
 from crimeprev.periods import add_months, format_month  # noqa: E402
 from crimeprev.present.narrative import overview_narrative  # noqa: E402
 from crimeprev.store import records_dir  # noqa: E402
-from crimeprev.view import Filters  # noqa: E402
+from crimeprev.view import View  # noqa: E402
 
 RESULTS = ROOT / "benchmarks" / "results.json"
 DEFAULT_FOLDER = Path(os.environ.get("CRIMEPREV_BENCH_DIR", "/tmp/crimeprev-bench-50m"))
@@ -146,7 +146,7 @@ def _generate(folder: Path, millions: float | None) -> dict[str, Any]:
     return result
 
 
-def _combinations(db: Database, count: int, seed: int) -> list[Filters]:
+def _combinations(db: Database, count: int, seed: int) -> list[View]:
     """Random filters a user could choose: force, period, places and strand."""
     rng = np.random.default_rng(seed)
     config = db.config
@@ -162,7 +162,7 @@ def _combinations(db: Database, count: int, seed: int) -> list[Filters]:
             size = int(rng.integers(1, 4))
             places = tuple(str(s) for s in rng.choice(slugs, size=size, replace=False))
         chosen.append(
-            Filters(
+            View(
                 period=periods[int(rng.integers(0, len(periods)))],
                 districts=places,
                 strand_id=str(rng.choice([s.id for s in config.strands])),
@@ -172,25 +172,19 @@ def _combinations(db: Database, count: int, seed: int) -> list[Filters]:
     return chosen
 
 
-def overview_page(db: Database, filters: Filters) -> Any:
+def overview_page(db: Database, filters: View) -> Any:
     """What the overview page fetches."""
-    codes = filters.district_codes(db.config)
-    # As the page asks for it: `ui.fetch` passes the force chosen in the sidebar.
-    narrative = overview_narrative(db, filters.period, codes, force=filters.force)
-    return overview_table(db, filters), narrative
+    return overview_table(db, filters), overview_narrative(db, filters)
 
 
-def strand_page(db: Database, filters: Filters) -> Any:
+def strand_page(db: Database, filters: View) -> Any:
     """What a strand page fetches (monthly view, every measure of the strand)."""
-    config, period, force = db.config, filters.period, filters.force
+    config, period = db.config, filters.period
     strand_id = filters.strand_id or config.strands[0].id
-    codes = filters.district_codes(config)
-    parts: list[Any] = [
-        insight_table(db, period, strand_id=strand_id, district_codes=codes, force=force)
-    ]
+    parts: list[Any] = [insight_table(db, filters, strand_id=strand_id)]
     for measure in config.strand(strand_id).measures:
-        parts.append(monthly_series(db, period, CHART_MONTHS, [measure.id], codes, force=force))
-        parts.append(district_breakdown(db, measure.id, period, codes, force=force))
+        parts.append(monthly_series(db, filters, CHART_MONTHS, [measure.id]))
+        parts.append(district_breakdown(db, filters, measure.id))
     parts.append(activity.activity_metrics(db, strand_id, period))
     parts.append(activity.commentary(db, strand_id, period))
     try:
@@ -200,7 +194,7 @@ def strand_page(db: Database, filters: Filters) -> Any:
     return parts
 
 
-def delivery_page(db: Database, filters: Filters) -> Any:
+def delivery_page(db: Database, filters: View) -> Any:
     """What the delivery page fetches (a period before the plan's first quarter shows a
     sentence, after the one query that finds there is none)."""
     try:
@@ -213,7 +207,7 @@ def delivery_page(db: Database, filters: Filters) -> Any:
         return str(error)
 
 
-PAGES: dict[str, Callable[[Database, Filters], Any]] = {
+PAGES: dict[str, Callable[[Database, View], Any]] = {
     "overview": overview_page,
     "strand": strand_page,
     "delivery": delivery_page,
@@ -237,7 +231,7 @@ def _with_cpu(measure: Callable[[], Any]) -> tuple[Any, dict[str, Any]]:
     }
 
 
-def page_data(root: Path, combos: list[Filters]) -> dict[str, Any]:
+def page_data(root: Path, combos: list[View]) -> dict[str, Any]:
     """Cold, warm and cached timings of each page's data over the combinations."""
     import ui  # the dashboard's own cached call, used outside a server
 
@@ -245,7 +239,7 @@ def page_data(root: Path, combos: list[Filters]) -> dict[str, Any]:
     opens = []
     for name, page in PAGES.items():
 
-        def cold_views(page: Callable[[Database, Filters], Any] = page) -> list[float]:
+        def cold_views(page: Callable[[Database, View], Any] = page) -> list[float]:
             cold = []
             for filters in combos:
                 started = time.perf_counter()
@@ -381,7 +375,7 @@ print(json.dumps({"load_seconds": load, "first_view_seconds": first_view, "timin
 """
 
 
-def pandas_way(root: Path, combos: list[Filters], db: Database) -> dict[str, Any]:
+def pandas_way(root: Path, combos: list[View], db: Database) -> dict[str, Any]:
     """The usual way in a child process (so its memory is its own), checked against ours."""
     plain = [
         {
@@ -410,12 +404,7 @@ def pandas_way(root: Path, combos: list[Filters], db: Database) -> dict[str, Any
     ).stdout
     result = json.loads(output.strip().splitlines()[-1])
     for filters, theirs in zip(combos, result["answers"]["overview"], strict=True):
-        ours = insight_table(
-            db,
-            filters.period,
-            district_codes=filters.district_codes(db.config),
-            force=filters.force,
-        )
+        ours = insight_table(db, filters)
         ours = ours[ours["comparison"] == "previous_year"].set_index("measure")["current_count"]
         for measure, count in theirs.items():
             if not pd.isna(ours[measure]) and int(ours[measure]) != count:
@@ -441,7 +430,7 @@ def _vmhwm_mb(pid: int) -> float:
     return float("nan")
 
 
-def browser(root: Path, combos: list[Filters], db: Database, repeats: int) -> dict[str, Any]:
+def browser(root: Path, combos: list[View], db: Database, repeats: int) -> dict[str, Any]:
     """Navigation to the first chart drawn on a strand page, in Chromium: from a cold server
     (plain `streamlit run` and the warm start, one start each), then on one warm server."""
     from playwright.sync_api import sync_playwright
@@ -451,7 +440,7 @@ def browser(root: Path, combos: list[Filters], db: Database, repeats: int) -> di
 
     charted = [s.id for s in db.config.strands if s.measures]
 
-    def url(base: str, filters: Filters) -> str:
+    def url(base: str, filters: View) -> str:
         # A strand reported through activity alone draws no chart; one that counts is shown.
         strand = filters.strand_id if filters.strand_id in charted else charted[0]
         params = filters.query_params() | {"strand": strand}

@@ -16,6 +16,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
+from crimeprev.errors import CrimeprevError
 from crimeprev.periods import PeriodError, parse_month
 
 DEFAULT_CONFIG_DIR = Path(__file__).parent / "config"
@@ -23,8 +24,10 @@ CONFIG_FILES = ("strategy.toml", "taxonomy.toml", "districts.csv")
 IMPROVEMENT_DIRECTIONS = ("down", "up")
 
 
-class ConfigError(ValueError):
+class ConfigError(CrimeprevError, ValueError):
     """The configuration cannot be used; the message names the file and the problem."""
+
+    title = "The configuration cannot be used"
 
 
 @dataclass(frozen=True)
@@ -491,6 +494,45 @@ def _load_signals(raw: Any, path: Path) -> Signals:
     return signals
 
 
+PERIOD_DEFAULTS: dict[str, Any] = {
+    "baseline_end": "2019-12",
+    "window_months": 12,
+    "delivery_window_months": 6,
+}
+# A window longer than this would compare years with years no data folder holds.
+MAX_WINDOW_MONTHS = 60
+
+
+def _load_periods(raw: Any, path: Path) -> dict[str, Any]:
+    """The [periods] settings, checked: a baseline month, and whole numbers of months."""
+    if raw is None:
+        raw = {}
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{path}: [periods] must be a table of settings.")
+    unknown = set(raw) - set(PERIOD_DEFAULTS)
+    if unknown:
+        raise ConfigError(f"{path}: [periods] has unknown settings {sorted(unknown)}.")
+    values = PERIOD_DEFAULTS | raw
+    try:
+        baseline_end = parse_month(str(values["baseline_end"]))
+    except PeriodError as error:
+        raise ConfigError(f"{path}: [periods] baseline_end: {error}") from error
+    checked: dict[str, Any] = {"baseline_end": baseline_end}
+    for name in ("window_months", "delivery_window_months"):
+        value = values[name]
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise ConfigError(
+                f"{path}: [periods] {name} must be a whole number of months, not {value!r}."
+            )
+        if not 1 <= value <= MAX_WINDOW_MONTHS:
+            raise ConfigError(
+                f"{path}: [periods] {name} must be between 1 and {MAX_WINDOW_MONTHS} months, "
+                f"not {value}."
+            )
+        checked[name] = value
+    return checked
+
+
 def _extended(strategy: dict[str, Any], path: Path) -> dict[str, Any]:
     """A strategy that `extends = "default"`: the default strands, each strand's measures
     replaced by the file's `strand_overrides.<id>`, its other settings over the default's."""
@@ -531,18 +573,14 @@ def load_config(folder: Path | None = None) -> Config:
     paths = {name: _config_file(name, folder) for name in CONFIG_FILES}
     taxonomy = _load_taxonomy(paths["taxonomy.toml"])
     strategy = _extended(_read_toml(paths["strategy.toml"]), paths["strategy.toml"])
-    periods = strategy.get("periods", {})
-    try:
-        baseline_end = parse_month(str(periods.get("baseline_end", "2019-12")))
-    except PeriodError as error:
-        raise ConfigError(f"{paths['strategy.toml']}: baseline_end: {error}") from error
+    periods = _load_periods(strategy.get("periods"), paths["strategy.toml"])
     return Config(
         strands=_load_strands(strategy, paths["strategy.toml"], taxonomy),
         districts=_load_districts(paths["districts.csv"]),
         taxonomy=taxonomy,
-        baseline_end=baseline_end,
-        window_months=int(periods.get("window_months", 12)),
-        delivery_window_months=int(periods.get("delivery_window_months", 6)),
+        baseline_end=periods["baseline_end"],
+        window_months=periods["window_months"],
+        delivery_window_months=periods["delivery_window_months"],
         fingerprint=config_fingerprint(folder),
         signals=_load_signals(strategy.get("signals"), paths["strategy.toml"]),
         map=_load_map(

@@ -20,9 +20,12 @@ import pandas as pd
 import pyarrow as pa
 
 from crimeprev.config import Config, config_for
+from crimeprev.errors import CrimeprevError
 from crimeprev.store import RECORD_SCHEMA, REPOSITORY_ROOT, aggregates_dir, has_records
 
 QUERIES_DIR = REPOSITORY_ROOT / "queries"
+# Views defined over the others, one `select` per file, created in this order.
+DERIVED_VIEWS = ("record_measures",)
 PARAMETER = re.compile(r"\$([a-z_][a-z0-9_]*)")
 
 DELIVERY_ACTION_COLUMNS = {
@@ -72,8 +75,10 @@ class QueryError(RuntimeError):
     """A query was called wrongly: a missing or unexpected parameter, or no such file."""
 
 
-class DataUnreadable(RuntimeError):
+class DataUnreadable(CrimeprevError, RuntimeError):
     """A file in the data folder cannot be read (damaged, or not what its name says)."""
+
+    title = "A data file cannot be read"
 
 
 @cache
@@ -285,6 +290,8 @@ class Database:
                 self.root / "commentary" / "commentary.csv", COMMENTARY_COLUMNS
             ),
         }
+        for name in DERIVED_VIEWS:
+            views[name] = (QUERIES_DIR / "views" / f"{name}.sql").read_text(encoding="utf-8")
         # The monthly tables are small next to the records and read by every page: they are
         # held in memory, so a query does not read and decode their files again.
         in_memory = {"measure_monthly", "crime_type_monthly"}

@@ -11,6 +11,8 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
 
+from crimeprev.errors import CrimeprevError
+
 MONTH_PATTERN = re.compile(r"^(\d{4})-(\d{2})$")
 MONTH_ABBREVIATIONS = (
     "Jan",
@@ -28,7 +30,7 @@ MONTH_ABBREVIATIONS = (
 )
 
 
-class PeriodError(ValueError):
+class PeriodError(CrimeprevError, ValueError):
     """A month or window a user gave that cannot be used; the message says why."""
 
 
@@ -68,6 +70,29 @@ def months_between(start: date, end: date) -> list[date]:
     """Every month from `start` to `end`, both included."""
     count = (end.year - start.year) * 12 + end.month - start.month
     return [add_months(start, i) for i in range(count + 1)]
+
+
+def months_in_words(months: list[date]) -> str:
+    """Months as a sentence names them, runs collapsed: `August and September 2018`,
+    `March 2017 to February 2018, and August 2018`."""
+    runs: list[list[date]] = []
+    for month in sorted(set(months)):
+        if runs and add_months(runs[-1][-1], 1) == month:
+            runs[-1].append(month)
+        else:
+            runs.append([month])
+    parts = []
+    for run in runs:
+        first, last = run[0], run[-1]
+        if len(run) == 1:
+            parts.append(month_long_label(first))
+        elif len(run) == 2 and first.year == last.year:
+            parts.append(f"{first:%B} and {month_long_label(last)}")
+        else:
+            parts.append(f"{month_long_label(first)} to {month_long_label(last)}")
+    if len(parts) <= 2:
+        return " and ".join(parts)
+    return ", ".join(parts[:-1]) + ", and " + parts[-1]
 
 
 @dataclass(frozen=True)

@@ -26,6 +26,7 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from crimeprev.errors import CrimeprevError
 from crimeprev.periods import format_month
 
 REPOSITORY_ROOT = Path(__file__).resolve().parent.parent
@@ -108,7 +109,7 @@ def write_table_atomically(table: pa.Table, path: Path) -> None:
     staging.replace(path)
 
 
-class ImportInProgress(RuntimeError):
+class ImportInProgress(CrimeprevError, RuntimeError):
     """Another import is writing to the same data folder."""
 
 

@@ -1,5 +1,6 @@
-"""The filters every view shares (period, districts, Local Policing Areas, strand), read from
-a URL's query string or the command line, checked against the configuration and the data.
+"""What a figure is asked for: a `View` (force, districts or Local Policing Areas, period, and
+the strand a page shows), read from a URL's query string or the command line and checked
+against the configuration and the data. Every function that computes a figure takes one.
 
 Unknown values never raise here: each one is dropped with a sentence saying why, and the view
 falls back to its default, so a mistyped link still opens a sensible page.
@@ -11,12 +12,20 @@ from dataclasses import dataclass, field
 from datetime import date
 
 from crimeprev.config import Config, District
-from crimeprev.periods import PeriodError, format_month, month_long_label, parse_month
+from crimeprev.periods import (
+    PeriodError,
+    Window,
+    format_month,
+    month_long_label,
+    parse_month,
+)
 
 
 @dataclass(frozen=True)
-class Filters:
-    """A validated choice of period, places and strand."""
+class View:
+    """A validated choice of period, places and strand: what every figure is computed for.
+
+    Frozen and hashable, so a cached result is keyed on it."""
 
     period: date
     districts: tuple[str, ...] = ()
@@ -29,6 +38,14 @@ class Filters:
         """The district codes to count, or None for the whole force."""
         chosen = selected_districts(config, self.districts, self.lpas, self.force)
         return None if chosen is None else [d.code for d in chosen]
+
+    def has_place_filter(self) -> bool:
+        """Whether districts or LPAs narrow the view below the whole force."""
+        return bool(self.districts or self.lpas)
+
+    def window(self, window_months: int) -> Window:
+        """The window of `window_months` months ending the period."""
+        return Window.ending(self.period, window_months)
 
     def query_params(self) -> dict[str, str]:
         """The filters as URL query parameters (empty ones left out)."""
@@ -57,7 +74,7 @@ class Filters:
 class ResolvedFilters:
     """Filters read from user input, with a sentence for every value that was not understood."""
 
-    filters: Filters
+    filters: View
     problems: tuple[str, ...] = field(default_factory=tuple)
 
 
@@ -167,5 +184,5 @@ def resolve_filters(
         else:
             problems.append(f"Unknown strand '{strand}'. Showing the first strand instead.")
 
-    filters = Filters(chosen_period, tuple(slugs), tuple(chosen_lpas), strand_id, chosen_force)
+    filters = View(chosen_period, tuple(slugs), tuple(chosen_lpas), strand_id, chosen_force)
     return ResolvedFilters(filters, tuple(problems))

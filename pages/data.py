@@ -18,7 +18,7 @@ config, root = view.config, view.db.root
 ui.page_header("Data", view, counts=False)
 st.caption(f"Source: {config.source}. Data folder: `{root}`")
 
-coverage = ui.fetch(datainfo.coverage)
+coverage = ui.fetch(datainfo.coverage, view.filters.force)
 st.subheader("Months covered", divider="gray")
 if coverage.gaps:
     names = [f"{m:%B %Y}" for m in coverage.gaps]
@@ -53,11 +53,12 @@ ui.data_table(
 
 st.subheader("Records by district", divider="gray")
 st.caption(
-    "All months. Records the data places outside the force's districts, or cannot place at "
-    "all, are kept and counted under their own names."
+    "All months, every district of the force (the place filters do not narrow it). Records "
+    "the data places outside the force's districts, or cannot place at all, are kept and "
+    "counted under their own names."
 )
 ui.data_table(
-    ui.fetch(datainfo.district_counts, None, None),
+    ui.fetch(datainfo.district_counts, view.filters),
     ui.csv_name(view, "records-by-district"),
     column_config={
         "district_name": "District",

@@ -20,7 +20,7 @@ from crimeprev.periods import month_label
 view = ui.current_view()
 config, period = view.config, view.filters.period
 coverage = ui.fetch(explore.data_coverage)
-covered = ui.fetch(covered_months)
+covered = ui.fetch(covered_months, view.filters.force)
 params = {name: st.query_params.get_all(name) for name in explore.URL_PARAMS}
 resolved = explore.read_state(config, covered, period, params, coverage["has_lsoa"])
 state = resolved.state
@@ -157,7 +157,7 @@ with st.container(horizontal=True, vertical_alignment="center", key="explore_bre
             type="tertiary",
         )
 
-result = ui.fetch(explore.explore, state, period, view.district_codes)
+result = ui.fetch(explore.explore, view.filters, state)
 unit = explore.subject_unit(config, state)
 dimension_label = DIMENSION_LABELS[state.dimension]
 st.subheader(f"{explore.subject_label(config, state)} by {dimension_label.lower()}", divider="gray")
@@ -214,5 +214,5 @@ st.page_link(
     "pages/sql.py",
     label="Check these figures in SQL",
     icon=":material/terminal:",
-    query_params={"q": explore.check_sql(config, state, period, view.district_codes)},
+    query_params={"q": explore.check_sql(config, view.filters, state)},
 )

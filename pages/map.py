@@ -71,9 +71,9 @@ drawn.segmented_control(
 )
 
 measure = config.measure(measure_id)
-figures = ui.fetch(maps.district_figures, measure_id, period)
+figures = ui.fetch(maps.district_figures, view.filters, measure_id)
 codes = set(view.district_codes or ())
-chosen = [d.slug for d in config.force_districts if d.code in codes]
+chosen = [d.slug for d in config.districts_of(view.filters.force) if d.code in codes]
 window = Window.ending(period, config.window_months)
 rule = maps.hotspot_rule(config, measure)
 located = ui.fetch(explore.data_coverage)["has_coordinates"]
@@ -84,9 +84,7 @@ if located and show_hotspots != (st.query_params.get("hotspots") == "on"):
     st.query_params["hotspots"] = "on" if show_hotspots else "off"
 if not located:
     st.caption("These records carry no coordinates, so there are no hotspots to show.")
-hotspots = (
-    ui.fetch(maps.hotspot_cells, measure_id, window, view.district_codes) if show_hotspots else None
-)
+hotspots = ui.fetch(maps.hotspot_cells, view.filters, measure_id) if show_hotspots else None
 
 shapes = None
 if drawing == "boundaries" and config.map.boundaries is not None:

@@ -14,7 +14,7 @@ if table.delivery_note:
     st.info(table.delivery_note, icon=":material/info:")
 
 with st.expander("Summary: which changes are real", expanded=True, icon=":material/summarize:"):
-    for paragraph in ui.fetch(overview_narrative, view.filters.period, view.district_codes):
+    for paragraph in ui.fetch(overview_narrative, view.filters):
         st.markdown(paragraph)
 
 st.dataframe(

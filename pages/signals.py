@@ -28,7 +28,9 @@ ui.page_header("Signals: spike finder", view, counts=False)
 period = view.filters.period
 
 try:
-    report = ui.fetch(spike_report, period, district_codes=view.district_codes)
+    report = ui.fetch(
+        spike_report, period, district_codes=view.district_codes, force=view.filters.force
+    )
 except SpikesUnavailable as error:
     st.info(str(error), icon=":material/info:")
     st.stop()

@@ -18,7 +18,7 @@ from crimeprev.present.charts import district_chart, monthly_chart, spc_chart
 from crimeprev.statistics.spc import SpcError, measure_spc, table_variation
 
 view = ui.current_view()
-config, period, codes = view.config, view.filters.period, view.district_codes
+config, period = view.config, view.filters.period
 strand = config.strand(ui.strand_picker(view))
 ui.page_header(strand.name, view, counts=bool(strand.measures))
 st.caption(f"{strand.group} · Thematic lead: {strand.lead_role}")
@@ -26,7 +26,7 @@ st.caption(f"{strand.group} · Thematic lead: {strand.lead_role}")
 note = strand_note(strand)
 if note:
     st.info(note, icon=":material/info:")
-insight_rows = ui.fetch(insight.insight_table, period, strand_id=strand.id, district_codes=codes)
+insight_rows = ui.fetch(insight.insight_table, view.filters, strand_id=strand.id)
 
 
 def remember_spc_view() -> None:
@@ -87,10 +87,9 @@ for measure in strand.measures:
             try:
                 table = ui.fetch(
                     measure_spc,
+                    view.filters,
                     measure.id,
-                    period,
                     CHART_MONTHS,
-                    district_codes=codes,
                     rebase_months=rebase_months,
                     baseline_months=baseline_months,
                 )
@@ -113,11 +112,7 @@ for measure in strand.measures:
                 )
         else:
             series = ui.fetch(
-                insight.monthly_series,
-                period,
-                CHART_MONTHS,
-                measure_ids=[measure.id],
-                district_codes=codes,
+                insight.monthly_series, view.filters, CHART_MONTHS, measure_ids=[measure.id]
             )
             ui.chart_with_data(
                 monthly_chart(series, period, config.window_months, unit=measure.unit),
@@ -125,7 +120,7 @@ for measure in strand.measures:
                 columns=["month_start", "count_records", "is_covered", "window_label"],
             )
     with district_tab:
-        breakdown = ui.fetch(insight.district_breakdown, measure.id, period, district_codes=codes)
+        breakdown = ui.fetch(insight.district_breakdown, view.filters, measure.id)
         if len(breakdown) and isinstance(breakdown["note"].iloc[0], str):
             st.caption(f"Counts left empty: {breakdown['note'].iloc[0]}.")
         ui.chart_with_data(

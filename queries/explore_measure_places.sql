@@ -12,6 +12,7 @@ with counts as (
     where
         mm.measure_id = $measure_id::varchar
         and list_contains($month_starts::date[], mm.month_start)
+        and ($force::varchar is null or mm.force = $force::varchar)
         and (
             $district_codes::varchar[] is null
             or list_contains($district_codes::varchar[], mm.district_code)

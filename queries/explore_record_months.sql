@@ -2,10 +2,6 @@
 with chosen as (
     select
         r.month_start,
-        r.record_kind,
-        r.crime_type,
-        r.outcome,
-        r.flags,
         case $dimension::varchar
             when 'district' then coalesce(d.district_name, r.district_code)
             when 'lpa' then coalesce(d.lpa, $missing_label::varchar)
@@ -18,6 +14,7 @@ with chosen as (
     left join districts as d on r.district_code = d.district_code
     where
         list_contains($months::varchar[], r.month)
+        and ($force::varchar is null or r.force = $force::varchar)
         and (
             $district_codes::varchar[] is null
             or list_contains($district_codes::varchar[], r.district_code)
@@ -40,43 +37,27 @@ with chosen as (
             $crime_types::varchar[] is null
             or list_contains($crime_types::varchar[], r.crime_type)
         )
+        -- A record counts once however many of the chosen measures count it.
+        and (
+            $measure_ids::varchar[] is null
+            or exists (
+                select 1
+                from record_measures as rm
+                where
+                    list_contains($measure_ids::varchar[], rm.measure_id)
+                    and list_contains($months::varchar[], rm.month)
+                    and rm.force = r.force
+                    and rm.record_id = r.record_id
+            )
+        )
 ),
 
-record_groups as (
-    select
-        month_start,
-        dimension_value,
-        record_kind,
-        crime_type,
-        outcome,
-        flags,
-        count(*) as count_records
-    from chosen
-    group by all
-),
-
--- A group counts once however many of the chosen measures count it.
 final as (
     select
-        g.dimension_value,
-        g.month_start,
-        sum(g.count_records)::bigint as count_records
-    from record_groups as g
-    where
-        $measure_ids::varchar[] is null
-        or exists (
-            select 1
-            from measures as m
-            where
-                list_contains($measure_ids::varchar[], m.measure_id)
-                and g.record_kind = m.rule_record_kind
-                and (
-                    len(m.rule_crime_types) = 0
-                    or list_contains(m.rule_crime_types, g.crime_type)
-                )
-                and list_has_all(g.flags, m.rule_flags)
-                and (len(m.rule_outcomes) = 0 or list_contains(m.rule_outcomes, g.outcome))
-        )
+        dimension_value,
+        month_start,
+        count(*)::bigint as count_records
+    from chosen
     group by all
 )
 

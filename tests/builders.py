@@ -7,14 +7,18 @@ checked against arithmetic, not against itself. September 2021 is deliberately m
 from __future__ import annotations
 
 import csv
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 import pyarrow as pa
 
+from crimeprev.config import Config
 from crimeprev.periods import format_month, months_between
 from crimeprev.store import RECORD_SCHEMA, write_month
+from crimeprev.view import View
 
 FIRST_MONTH = date(2018, 10, 1)
 LAST_MONTH = date(2022, 9, 1)
@@ -163,3 +167,18 @@ def expected_total(
     chosen = weights if weights is not None else list(DISTRICTS.values())
     months = [m for m in covered_months() if start <= m <= end]
     return sum(formula(m, w) for m in months for w in chosen)  # type: ignore[operator]
+
+
+def view_at(
+    source: Any,
+    period: date,
+    district_codes: Sequence[str] | None = None,
+    force: str | None = None,
+) -> View:
+    """The view of the districts with these ONS codes (every district when None) at a period,
+    for tests that name districts by code. `source` is a database or a configuration."""
+    config: Config = getattr(source, "config", source)
+    slugs = tuple(
+        d.slug for d in config.districts if district_codes is not None and d.code in district_codes
+    )
+    return View(period, districts=slugs, force=force)

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 from browser_support import RENDER_TIMEOUT_MS, serve_dashboard
+from builders import view_at
 from conftest import RAW
 from PIL import Image
 from playwright.sync_api import Locator, Page, expect
@@ -88,7 +89,9 @@ def _knife_total(db, *drill: DrillStep) -> str:
     state = ExploreState(
         measure_ids=("knife-crime",), dimension="crime_type", granularity="year", drill=drill
     )
-    pivot = explore.explore(db, state, date(2022, 9, 1)).pivot.set_index("dimension_value")
+    pivot = explore.explore(db, view_at(db, date(2022, 9, 1)), state=state).pivot.set_index(
+        "dimension_value"
+    )
     return f"{int(pivot.loc[explore.TOTAL_LABEL, 'current_count']):,}"
 
 

@@ -7,6 +7,7 @@ from datetime import date
 
 import pytest
 from browser_support import RENDER_TIMEOUT_MS, WARM_UP_TIMEOUT_MS, serve_dashboard
+from builders import view_at
 from playwright.sync_api import Browser, Page, expect
 
 from crimeprev.figures import insight
@@ -55,9 +56,9 @@ def test_changing_the_district_changes_the_figures_and_a_copied_url_reproduces_t
     server: str, page: Page, browser: Browser, demo_db
 ):
     period = date(2022, 9, 1)
-    force_wide = insight.insight_table(demo_db, period, strand_id="knife-crime")
+    force_wide = insight.insight_table(demo_db, view_at(demo_db, period), strand_id="knife-crime")
     colchester = insight.insight_table(
-        demo_db, period, strand_id="knife-crime", district_codes=["E07000071"]
+        demo_db, view_at(demo_db, period, ["E07000071"]), strand_id="knife-crime"
     )
     force_count = int(force_wide["current_count"].iloc[0])
     colchester_count = int(colchester["current_count"].iloc[0])

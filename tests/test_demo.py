@@ -16,6 +16,7 @@ from pathlib import Path
 import duckdb
 import pyarrow.parquet as pq
 import pytest
+from builders import view_at
 
 from crimeprev.config import load_config
 from crimeprev.demo.generator import DemoSummary, generate_demo
@@ -457,12 +458,14 @@ def test_the_knife_crime_rise_has_a_story_to_find(demo_db):
     from crimeprev.figures.insight import district_breakdown
 
     period = date(2022, 9, 1)
-    districts = district_breakdown(demo_db, "knife-crime", period).sort_values(
-        "diff", ascending=False
-    )
+    districts = district_breakdown(
+        demo_db, view_at(demo_db, period), measure_id="knife-crime"
+    ).sort_values("diff", ascending=False)
     assert set(districts["district_name"].iloc[:2]) == {"Basildon", "Southend-on-Sea"}
     assert districts["diff"].iloc[:2].sum() > districts["diff"].sum() * 0.8
     state = ExploreState(measure_ids=("knife-crime",), dimension="crime_type", granularity="year")
-    pivot = explore.explore(demo_db, state, period).pivot.set_index("dimension_value")
+    pivot = explore.explore(demo_db, view_at(demo_db, period), state=state).pivot.set_index(
+        "dimension_value"
+    )
     types = pivot.drop(index=explore.TOTAL_LABEL)
     assert types["diff"].idxmax() == "Possession of weapons offences"

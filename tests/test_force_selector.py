@@ -7,6 +7,7 @@ from datetime import date
 from pathlib import Path
 
 import pytest
+from builders import view_at
 from conftest import render_app
 from streamlit.testing.v1 import AppTest
 
@@ -16,7 +17,7 @@ from crimeprev.demo.scale import DEMO_FORCE, generate_scaled_demo
 from crimeprev.figures.insight import covered_months, data_forces, district_breakdown, insight_table
 from crimeprev.figures.overview import comparison_tables
 from crimeprev.store import REPOSITORY_ROOT
-from crimeprev.view import Filters, resolve_filters
+from crimeprev.view import View, resolve_filters
 
 APP = str(REPOSITORY_ROOT / "app.py")
 SEP_22 = date(2022, 9, 1)
@@ -46,7 +47,11 @@ def _knife_count(at: AppTest) -> int:
 
 
 def _expected_knife(root: Path, force: str | None) -> int:
-    rows = insight_table(open_database(root), SEP_22, strand_id="knife-crime", force=force)
+    rows = insight_table(
+        open_database(root),
+        view_at(open_database(root), SEP_22, None, force),
+        strand_id="knife-crime",
+    )
     return int(rows["current_count"].iloc[0])
 
 
@@ -102,9 +107,7 @@ def test_the_force_in_a_link_opens_that_force_and_its_districts(
     assert not at.warning
     db = open_database(scaled_root)
     codes = [config_for(scaled_root).district_by_slug("force-02-district-1").code]
-    expected = insight_table(
-        db, SEP_22, strand_id="knife-crime", district_codes=codes, force=SYNTHETIC
-    )
+    expected = insight_table(db, view_at(db, SEP_22, codes, SYNTHETIC), strand_id="knife-crime")
     cells = [table.value.iloc[0].tolist() for table in at.table]
     assert cells == [t.table.iloc[0].tolist() for t in comparison_tables(expected, "knife-crime")]
 
@@ -127,7 +130,7 @@ def test_filters_resolve_the_force_and_count_its_lpas(scaled_root: Path) -> None
     resolved = resolve_filters(config, covered, force="force 02 (SYNTHETIC)", forces=forces)
     assert resolved.filters.force == SYNTHETIC and not resolved.problems
     lpa = config.lpas_of(SYNTHETIC)[0]
-    filters = Filters(SEP_22, lpas=(lpa,), force=SYNTHETIC)
+    filters = View(SEP_22, lpas=(lpa,), force=SYNTHETIC)
     codes = filters.district_codes(config)
     assert codes and {config.districts_of(SYNTHETIC)[0].force} == {SYNTHETIC}
     assert set(codes) == {d.code for d in config.districts_of(SYNTHETIC) if d.lpa == lpa}
@@ -135,7 +138,9 @@ def test_filters_resolve_the_force_and_count_its_lpas(scaled_root: Path) -> None
     # With one force, the filters name none and the URL stays as it was.
     single = resolve_filters(config, covered, force=SYNTHETIC, forces=(SYNTHETIC,))
     assert single.filters.force is None
-    breakdown = district_breakdown(db, "knife-crime", SEP_22, force=SYNTHETIC)
+    breakdown = district_breakdown(
+        db, view_at(db, SEP_22, None, SYNTHETIC), measure_id="knife-crime"
+    )
     assert set(breakdown["district_code"]) <= {d.code for d in config.districts_of(SYNTHETIC)} | {
         "X-OUTSIDE",
         "X-NOLOC",

@@ -31,6 +31,7 @@ from crimeprev.figures.counts import record_counts
 from crimeprev.imports.common import NOT_UTF8_REASON, ImportFailed, import_log, quarantined_rows
 from crimeprev.imports.records import import_records
 from crimeprev.store import RECORD_SCHEMA, REPOSITORY_ROOT
+from crimeprev.view import View
 
 MAPPING = REPOSITORY_ROOT / "examples" / "force-records-mapping.toml"
 HEADER = [
@@ -153,7 +154,9 @@ def test_a_year_of_records_in_the_force_s_own_labels_comes_back_exactly(demo_roo
 
 def test_the_imported_year_gives_the_report_s_knife_crime_figure(year_imported):
     root, _, _ = year_imported
-    table = insight.insight_table(open_database(root), date(2022, 9, 1), strand_id="knife-crime")
+    table = insight.insight_table(
+        open_database(root), View(date(2022, 9, 1)), strand_id="knife-crime"
+    )
     assert int(table["current_count"].iloc[0]) == 3187
 
 
@@ -508,6 +511,7 @@ KILLED_IMPORT = """
 import os, signal, sys
 from pathlib import Path
 from crimeprev.imports.records import import_records
+from builders import view_at
 import_records(Path(sys.argv[1]), [Path(sys.argv[2])], Path(sys.argv[3]),
                before_commit=lambda: os.kill(os.getpid(), signal.SIGKILL))
 """

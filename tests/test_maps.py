@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from builders import view_at
 from conftest import RAW
 from streamlit.testing.v1 import AppTest
 
@@ -28,7 +29,9 @@ DEFAULT_CONFIG = REPOSITORY_ROOT / "crimeprev" / "config"
 def _basildon(db: Database) -> pd.Series:
     """Basildon's knife crime in the 12 months to September 2022, from the strand page's own
     district breakdown."""
-    breakdown = district_breakdown(db, "knife-crime", SEP_22).set_index("district_name")
+    breakdown = district_breakdown(db, view_at(db, SEP_22), measure_id="knife-crime").set_index(
+        "district_name"
+    )
     return breakdown.loc["Basildon"]
 
 
@@ -129,8 +132,10 @@ def test_the_shipped_config_keeps_sensitive_hotspots_suppressed():
 
 
 def test_district_figures_match_the_breakdown_and_carry_rates(demo_db: Database):
-    figures = maps.district_figures(demo_db, "knife-crime", SEP_22)
-    breakdown = district_breakdown(demo_db, "knife-crime", SEP_22).set_index("district_code")
+    figures = maps.district_figures(demo_db, view_at(demo_db, SEP_22), measure_id="knife-crime")
+    breakdown = district_breakdown(
+        demo_db, view_at(demo_db, SEP_22), measure_id="knife-crime"
+    ).set_index("district_code")
     assert len(figures) == 14
     populations = {d.code: d.population for d in demo_db.config.force_districts}
     for row in figures.itertuples():
@@ -149,7 +154,7 @@ def test_district_figures_match_the_breakdown_and_carry_rates(demo_db: Database)
 
 
 def test_the_tile_map_draws_every_district_and_selects_by_slug(demo_db: Database):
-    figures = maps.district_figures(demo_db, "knife-crime", SEP_22)
+    figures = maps.district_figures(demo_db, view_at(demo_db, SEP_22), measure_id="knife-crime")
     measure = demo_db.config.measure("knife-crime")
     spec = maps.tile_map_chart(figures, "pct_change", measure, ["basildon"]).to_dict()
     data = next(iter(spec["datasets"].values()))
@@ -264,7 +269,7 @@ def test_unusable_boundary_files_say_why(topojson: Path, tmp_path: Path):
 
 
 def test_the_choropleth_carries_every_district_shape_and_value(topojson: Path, demo_db: Database):
-    figures = maps.district_figures(demo_db, "knife-crime", SEP_22)
+    figures = maps.district_figures(demo_db, view_at(demo_db, SEP_22), measure_id="knife-crime")
     settings = MapSettings(boundaries=topojson, topojson_object="lad")
     shapes, _ = maps.load_boundaries(settings, list(figures["district_code"]))
     measure = demo_db.config.measure("knife-crime")
@@ -291,7 +296,7 @@ def located(demo_root: Path) -> pd.DataFrame:
 
 def test_hotspot_cells_add_up_to_the_located_records(demo_db: Database, located: pd.DataFrame):
     window = Window.ending(SEP_22, 12)
-    cells = maps.hotspot_cells(demo_db, "knife-crime", window)
+    cells = maps.hotspot_cells(demo_db, view_at(demo_db, window.end), measure_id="knife-crime")
     knife = located[(located["record_kind"] == "crime") & located["is_knife_enabled"]]
     knife = knife.dropna(subset=["latitude", "longitude"])
     assert cells["count_records"].sum() == len(knife)
@@ -313,7 +318,9 @@ def test_sensitive_strands_drop_cells_under_the_minimum(demo_db: Database, locat
     rule = maps.hotspot_rule(config, config.measure("rape"))
     assert rule.sensitive and rule.min_count == config.map.sensitive_min_count
     assert "fewer than" in rule.describe()
-    cells = maps.hotspot_cells(demo_db, "rape", Window.ending(SEP_22, 12))
+    cells = maps.hotspot_cells(
+        demo_db, view_at(demo_db, Window.ending(SEP_22, 12).end), measure_id="rape"
+    )
     assert (cells["count_records"] >= rule.min_count).all()
     rape = located[(located["record_kind"] == "crime") & (located["crime_type"] == "Rape")]
     size = config.map.hotspot_cell_degrees
@@ -327,8 +334,10 @@ def test_sensitive_strands_drop_cells_under_the_minimum(demo_db: Database, locat
 
 def test_hotspots_follow_the_district_filter(demo_db: Database):
     window = Window.ending(SEP_22, 12)
-    everywhere = maps.hotspot_cells(demo_db, "knife-crime", window)
-    basildon = maps.hotspot_cells(demo_db, "knife-crime", window, ["E07000066"])
+    everywhere = maps.hotspot_cells(demo_db, view_at(demo_db, window.end), measure_id="knife-crime")
+    basildon = maps.hotspot_cells(
+        demo_db, view_at(demo_db, window.end, ["E07000066"]), measure_id="knife-crime"
+    )
     assert basildon["count_records"].sum() == _basildon(demo_db)["current_count"]
     assert basildon["count_records"].sum() < everywhere["count_records"].sum()
 

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from builders import view_at
 from conftest import render_app
 from streamlit.testing.v1 import AppTest
 
@@ -18,7 +19,7 @@ from crimeprev.db import Database
 from crimeprev.figures import delivery, insight
 from crimeprev.figures.overview import comparison_tables, format_activity_value, strand_url
 from crimeprev.store import DATA_DIR_VARIABLE, REPOSITORY_ROOT
-from crimeprev.view import Filters
+from crimeprev.view import View
 
 SEP_22 = date(2022, 9, 1)
 APP = str(REPOSITORY_ROOT / "app.py")
@@ -51,7 +52,7 @@ def _table_cells(at: AppTest) -> list[list[str]]:
 
 
 def _expected_cells(db: Database, period: date, strand: str, codes: list[str] | None) -> list:
-    rows = insight.insight_table(db, period, strand_id=strand, district_codes=codes)
+    rows = insight.insight_table(db, view_at(db, period, codes), strand_id=strand)
     return [
         table.table.iloc[0].tolist()
         for measure in rows["measure"].unique()
@@ -76,7 +77,7 @@ def test_overview_shows_every_strand_with_its_counts_and_delivery(
     _no_exception(at)
     shown = at.dataframe[0].value
     assert shown["strand_id"].drop_duplicates().tolist() == [s.id for s in demo_db.config.strands]
-    expected = insight.insight_table(demo_db, SEP_22)
+    expected = insight.insight_table(demo_db, view_at(demo_db, SEP_22))
     current = expected[expected["comparison"] == "previous_year"].set_index("measure")
     for row in shown.dropna(subset=["measure_id"]).itertuples():
         assert row.current_count == current.loc[row.measure_id, "current_count"]
@@ -137,7 +138,9 @@ def test_strand_page_follows_the_url(open_page: OpenPage, demo_db: Database) -> 
     assert at.query_params == {"period": "2021-03", "strand": "rape", "district": "colchester"}
     colchester = [demo_db.config.district_by_slug("colchester").code]
     assert _table_cells(at) == _expected_cells(demo_db, date(2021, 3, 1), "rape", colchester)
-    breakdown = insight.district_breakdown(demo_db, "rape", date(2021, 3, 1), colchester)
+    breakdown = insight.district_breakdown(
+        demo_db, view_at(demo_db, date(2021, 3, 1), colchester), measure_id="rape"
+    )
     shown = at.dataframe[1].value
     assert shown["current_count"].tolist() == breakdown["current_count"].tolist()
 
@@ -146,7 +149,7 @@ def test_strand_page_counts_an_lpa(open_page: OpenPage, demo_db: Database) -> No
     at = open_page("strand", strand="hate-crime", lpa="north")
     _no_exception(at)
     assert at.query_params["lpa"] == "North"
-    codes = Filters(SEP_22, lpas=("North",)).district_codes(demo_db.config)
+    codes = View(SEP_22, lpas=("North",)).district_codes(demo_db.config)
     assert _table_cells(at) == _expected_cells(demo_db, SEP_22, "hate-crime", codes)
 
 
@@ -292,7 +295,7 @@ def test_an_empty_data_folder_says_how_to_make_the_demo(
 
 
 def test_strand_url_keeps_period_and_places() -> None:
-    filters = Filters(SEP_22, ("colchester", "tendring"), ("North",))
+    filters = View(SEP_22, ("colchester", "tendring"), ("North",))
     assert strand_url("knife-crime", filters) == (
         "strand?period=2022-09&strand=knife-crime&district=colchester,tendring&lpa=North"
     )

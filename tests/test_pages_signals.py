@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from builders import view_at
 from conftest import render_app
 from playwright.sync_api import Page, expect
 from streamlit.testing.v1 import AppTest
@@ -52,7 +53,7 @@ def test_overview_shows_a_variation_icon_for_every_measure(open_page: OpenPage, 
     at = open_page("overview")
     _no_exception(at)
     rows = at.dataframe[0].value.dropna(subset=["measure_id"]).set_index("measure_id")
-    expected = variation_by_measure(demo_db, SEP_22)
+    expected = variation_by_measure(demo_db, view_at(demo_db, SEP_22))
     assert len(rows) == len(demo_db.config.measures)
     for measure_id, variation in expected.items():
         assert variation is not None
@@ -64,7 +65,7 @@ def test_overview_shows_a_variation_icon_for_every_measure(open_page: OpenPage, 
 def test_overview_says_which_changes_are_significant(open_page: OpenPage, demo_db):
     at = open_page("overview")
     rows = at.dataframe[0].value.dropna(subset=["measure_id"]).set_index("measure_id")
-    insight = insight_table(demo_db, SEP_22).set_index(["measure", "comparison"])
+    insight = insight_table(demo_db, view_at(demo_db, SEP_22)).set_index(["measure", "comparison"])
     for measure_id in rows.index:
         year = insight.loc[(measure_id, "previous_year")]
         assert rows.loc[measure_id, "significance_previous_year"] == significance_label(year)
@@ -75,7 +76,7 @@ def test_overview_says_which_changes_are_significant(open_page: OpenPage, demo_d
 def test_overview_narrative_is_shown_and_names_only_tested_changes(open_page: OpenPage, demo_db):
     at = open_page("overview")
     shown = _markdown(at)
-    paragraphs = overview_narrative(demo_db, SEP_22)
+    paragraphs = overview_narrative(demo_db, view_at(demo_db, SEP_22))
     for paragraph in paragraphs:
         assert paragraph in shown
     year = paragraphs[0]
@@ -90,7 +91,7 @@ def test_small_counts_carry_the_caution_marker(open_page: OpenPage, demo_db):
     at = open_page("overview", district="maldon")
     _no_exception(at)
     rows = at.dataframe[0].value.dropna(subset=["measure_id"]).set_index("measure_id")
-    insight = insight_table(demo_db, SEP_22, district_codes=[MALDON])
+    insight = insight_table(demo_db, view_at(demo_db, SEP_22, [MALDON]))
     year = insight[insight["comparison"] == "previous_year"].set_index("measure")
     small = year.index[year["small_counts"].astype(bool)]
     assert len(small) > 0
@@ -103,7 +104,7 @@ def test_small_counts_carry_the_caution_marker(open_page: OpenPage, demo_db):
 def test_strand_tables_each_say_whether_the_change_is_significant(open_page: OpenPage, demo_db):
     at = open_page("strand", strand="knife-crime", period="2022-09")
     _no_exception(at)
-    rows = insight_table(demo_db, SEP_22, strand_id="knife-crime")
+    rows = insight_table(demo_db, view_at(demo_db, SEP_22), strand_id="knife-crime")
     captions = [c.value for c in at.caption]
     for row in rows.to_dict("records"):
         assert significance_sentence(row) in captions
@@ -114,7 +115,7 @@ def test_the_spc_toggle_draws_the_xmr_chart(open_page: OpenPage, demo_db):
     at = open_page("strand", strand="knife-crime", period="2022-09", spc="on")
     _no_exception(at)
     assert at.toggle(key="spc_view").value is True
-    table = measure_spc(demo_db, "knife-crime", SEP_22, 36)
+    table = measure_spc(demo_db, view_at(demo_db, SEP_22), measure_id="knife-crime", months=36)
     assert f"Latest month: **{table_variation(table).icon}**" in _markdown(at)
     spc_data = [d.value for d in at.dataframe if "upper_limit" in d.value.columns]
     assert len(spc_data) == 1
@@ -128,7 +129,13 @@ def test_the_spc_limits_rebase_at_the_month_in_the_link(open_page: OpenPage, dem
     data = next(d.value for d in at.dataframe if "upper_limit" in d.value.columns)
     before = data[pd.to_datetime(data["month_start"]) < "2020-03-01"]["mean"].unique()
     after = data[pd.to_datetime(data["month_start"]) >= "2020-03-01"]["mean"].unique()
-    expected = measure_spc(demo_db, "knife-crime", SEP_22, 36, rebase_months=(date(2020, 3, 1),))
+    expected = measure_spc(
+        demo_db,
+        view_at(demo_db, SEP_22),
+        measure_id="knife-crime",
+        months=36,
+        rebase_months=(date(2020, 3, 1),),
+    )
     assert len(before) == 1 and len(after) == 1 and before[0] != after[0]
     assert after[0] == pytest.approx(expected["mean"].iloc[-1])
 

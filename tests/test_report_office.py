@@ -21,7 +21,7 @@ from pptx import Presentation
 from crimeprev.db import Database
 from crimeprev.report.deck import FOOTER_TOP_IN
 from crimeprev.report.exports import build_report
-from crimeprev.view import Filters
+from crimeprev.view import View
 
 pytestmark = pytest.mark.slow
 
@@ -76,7 +76,7 @@ def rendered(
 ) -> tuple[object, list[RenderedPage]]:
     folder = tmp_path_factory.mktemp("office")
     deck_path = folder / "deck.pptx"
-    deck_path.write_bytes(build_report(demo_db, Filters(date(2022, 9, 1)), ".pptx"))
+    deck_path.write_bytes(build_report(demo_db, View(date(2022, 9, 1)), ".pptx"))
     profile = (folder / "profile").as_uri()
     subprocess.run(
         [

@@ -16,6 +16,7 @@ import pyarrow.compute as pc
 import pyarrow.dataset as ds
 import pyarrow.parquet as pq
 import pytest
+from builders import view_at
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -128,7 +129,7 @@ def _check_tables_match_records(root: Path, chosen: dict) -> None:
     start, end = chosen["start"], chosen["end"]
     months = len(months_between(start, end))
     series = monthly_series(
-        db, end, months, measure_ids=[measure.id], district_codes=codes, force=force
+        db, view_at(db, end, codes, force), months=months, measure_ids=[measure.id]
     )
     from_tables = int(series["count_records"].fillna(0).sum())
     assert from_tables == _direct_count(root, measure, force, codes, start, end), chosen
@@ -170,9 +171,9 @@ def test_the_demo_force_keeps_its_calibrated_figures_when_the_size_allows(
     summary = generate_scaled_demo(tmp_path, 2.5, seed=2022)
     assert summary.records_written == 2_500_000
     db = open_database(tmp_path)
-    rows = insight_table(db, LAST, strand_id="knife-crime", force=DEMO_FORCE)
+    rows = insight_table(db, view_at(db, LAST, None, DEMO_FORCE), strand_id="knife-crime")
     assert int(rows["current_count"].iloc[0]) == 3187
-    everyone = insight_table(db, LAST, strand_id="knife-crime")
+    everyone = insight_table(db, view_at(db, LAST), strand_id="knife-crime")
     assert int(everyone["current_count"].iloc[0]) > 3187
 
 
@@ -280,7 +281,9 @@ def test_a_reimported_month_replaces_its_records_and_counts(
     assert _force_month_count(reimported_root, SYNTHETIC, LAST) == 17
     assert _force_month_count(reimported_root, SYNTHETIC, date(2021, 1, 1)) == 25
     db = open_database(reimported_root)
-    series = monthly_series(db, LAST, 1, measure_ids=["knife-crime"], force=SYNTHETIC)
+    series = monthly_series(
+        db, view_at(db, LAST, None, SYNTHETIC), months=1, measure_ids=["knife-crime"]
+    )
     assert series["count_records"].tolist() == [17]
     assert aggregates_current(reimported_root, config_for(reimported_root))
 

@@ -12,6 +12,7 @@ from datetime import date
 from pathlib import Path
 
 import pytest
+from builders import view_at
 from scipy.stats import binomtest
 
 from crimeprev.figures import insight
@@ -120,7 +121,7 @@ def test_formats():
 
 
 def test_insight_rows_carry_the_test(demo_db):
-    table = insight.insight_table(demo_db, date(2022, 9, 1))
+    table = insight.insight_table(demo_db, view_at(demo_db, date(2022, 9, 1)))
     for row in table.to_dict("records"):
         expected = rate_ratio_test(int(row["current_count"]), int(row["comparator_count"]))
         assert row["p_value"] == pytest.approx(expected.p_value)

@@ -7,6 +7,7 @@ from datetime import date
 
 import pandas as pd
 import pytest
+from builders import view_at
 
 from crimeprev.statistics.spc import (
     BEYOND_LIMIT,
@@ -162,14 +163,20 @@ def test_spc_table_skips_uncovered_months_and_rebases_by_month():
 
 
 def test_measure_spc_charts_the_demo_series(demo_db):
-    table = measure_spc(demo_db, "knife-crime", date(2022, 9, 1), 36)
+    table = measure_spc(
+        demo_db, view_at(demo_db, date(2022, 9, 1)), measure_id="knife-crime", months=36
+    )
     assert len(table) == 36
     assert table["count_records"].iloc[-1] > 0
     assert table["mean"].iloc[0] == pytest.approx(table["count_records"].mean())
     rebased = measure_spc(
-        demo_db, "knife-crime", date(2022, 9, 1), 36, rebase_months=(date(2020, 3, 1),)
+        demo_db,
+        view_at(demo_db, date(2022, 9, 1)),
+        measure_id="knife-crime",
+        months=36,
+        rebase_months=(date(2020, 3, 1),),
     )
     assert rebased.loc[rebased["month_start"] == "2020-03-01", "segment"].item() == 1
-    variations = variation_by_measure(demo_db, date(2022, 9, 1))
+    variations = variation_by_measure(demo_db, view_at(demo_db, date(2022, 9, 1)))
     assert set(variations) == {m.id for m in demo_db.config.measures}
     assert variations["knife-crime"].kind == table["point_type"].iloc[-1]

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pyarrow.parquet as pq
 import pytest
+from builders import view_at
 from streamlit.testing.v1 import AppTest
 
 from crimeprev.db import Database
@@ -207,7 +208,9 @@ def test_every_saved_example_runs_and_the_knife_crime_check_agrees(
         assert results[example.name].table.num_rows > 0, example.name
     by_district = results["01_knife_crime_by_district"].table.to_pandas().set_index("district_name")
     assert by_district["current_count"].sum() == 3187
-    breakdown = district_breakdown(demo_db, "knife-crime", date(2022, 9, 1))
+    breakdown = district_breakdown(
+        demo_db, view_at(demo_db, date(2022, 9, 1)), measure_id="knife-crime"
+    )
     largest_rise = breakdown.sort_values("diff", ascending=False)["district_name"].iloc[0]
     assert by_district.index[0] == largest_rise  # the largest rise first
     types = results["02_knife_crime_types_in_a_district"].table.to_pandas()

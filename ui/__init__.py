@@ -6,7 +6,6 @@ come with their numbers and a CSV download.
 from __future__ import annotations
 
 import importlib
-import inspect
 import runpy
 from collections.abc import Callable
 from dataclasses import dataclass, replace
@@ -20,13 +19,13 @@ import pandas as pd
 import streamlit as st
 
 from crimeprev.aggregate import open_database, records_signature
-from crimeprev.config import Config, ConfigError, config_fingerprint, config_for
-from crimeprev.db import Database, DataUnreadable
+from crimeprev.config import Config, config_fingerprint, config_for
+from crimeprev.db import Database
 from crimeprev.figures.insight import covered_months, data_forces
 from crimeprev.periods import Window, format_month, month_label, month_long_label, months_between
 from crimeprev.report import render
 from crimeprev.store import data_dir, has_records
-from crimeprev.view import Filters, resolve_filters, split_values
+from crimeprev.view import View, resolve_filters, split_values
 
 T = TypeVar("T")
 
@@ -68,12 +67,12 @@ NO_DATA_MESSAGE = (
 
 
 @dataclass(frozen=True)
-class View:
+class Frame:
     """What the current run shows: which data (folder and version) and which filters."""
 
     root: str
     version: str
-    filters: Filters
+    filters: View
     latest_month: date
 
     @property
@@ -122,17 +121,10 @@ def _fetch_from(
 
 def fetch(function: Callable[..., T], *args: Any, **kwargs: Any) -> T:
     """Call a `crimeprev` function that takes the database first, cached per data version
-    and arguments: `fetch(insight.insight_table, period, strand_id="rape")`. When the data
-    holds several forces, a function with a `force` parameter counts the force chosen in the
-    sidebar unless the call names one."""
-    view: View = st.session_state[VIEW_KEY]
-    if view.filters.force is not None and "force" not in kwargs and _takes_force(function):
-        kwargs["force"] = view.filters.force
-    return _fetch_from(view.root, view.version, function, *args, **kwargs)
-
-
-def _takes_force(function: Callable[..., Any]) -> bool:
-    return "force" in inspect.signature(function).parameters
+    and arguments: `fetch(insight.insight_table, view.filters, strand_id="rape")`. The view
+    is passed like any other argument, so the cache keys on it."""
+    frame: Frame = st.session_state[VIEW_KEY]
+    return _fetch_from(frame.root, frame.version, function, *args, **kwargs)
 
 
 def navigation_menu(sections: dict[str, list[Any]]) -> None:
@@ -146,7 +138,7 @@ def navigation_menu(sections: dict[str, list[Any]]) -> None:
                 st.page_link(page)
 
 
-def current_view() -> View:
+def current_view() -> Frame:
     """The view `frame` set up for this run; every page asks for it first.
 
     Until some session has run `app.py`, Streamlit serves a `pages/*.py` file on its own (and
@@ -156,7 +148,7 @@ def current_view() -> View:
     if not st.session_state.pop(FRAMED_KEY, False):
         runpy.run_path(str(APP_SCRIPT), run_name="__main__")
         st.stop()
-    view: View = st.session_state[VIEW_KEY]
+    view: Frame = st.session_state[VIEW_KEY]
     return view
 
 
@@ -174,7 +166,7 @@ def _url_or_saved_params() -> dict[str, list[str]]:
     return {name: params.get_all(name) for name in URL_PARAMS if name in params}
 
 
-def _write_url(filters: Filters, with_strand: bool) -> None:
+def _write_url(filters: View, with_strand: bool) -> None:
     wanted = filters.query_params()
     saved = dict(st.session_state.get(SAVED_PARAMS_KEY, {}))
     if not with_strand:
@@ -191,7 +183,7 @@ def _write_url(filters: Filters, with_strand: bool) -> None:
 
 def _read_filters(
     config: Config, covered: list[date], with_strand: bool, forces: tuple[str, ...]
-) -> Filters:
+) -> View:
     raw = _url_or_saved_params()
     resolved = resolve_filters(
         config,
@@ -212,9 +204,9 @@ def _read_filters(
     return filters
 
 
-def _filters_from_widgets() -> Filters:
+def _filters_from_widgets() -> View:
     state = st.session_state
-    return Filters(
+    return View(
         period=state[PERIOD_KEY],
         districts=tuple(state[DISTRICTS_KEY]),
         lpas=tuple(state[LPAS_KEY]),
@@ -240,9 +232,7 @@ def _on_force_change() -> None:
     _write_url(filters, with_strand=filters.strand_id is not None)
 
 
-def _sidebar(
-    config: Config, covered: list[date], filters: Filters, forces: tuple[str, ...]
-) -> None:
+def _sidebar(config: Config, covered: list[date], filters: View, forces: tuple[str, ...]) -> None:
     state = st.session_state
     state[PERIOD_KEY] = filters.period
     state[FORCE_KEY] = filters.force
@@ -280,7 +270,7 @@ def _sidebar(
         st.button("Reset filters", on_click=_on_reset, icon=":material/restart_alt:")
 
 
-def frame(with_strand: bool) -> View:
+def frame(with_strand: bool) -> Frame:
     """Open the data, read and show the filters, and remember the view for the page.
 
     Stops the run with one sentence when there is no data or the configuration is broken."""
@@ -288,18 +278,11 @@ def frame(with_strand: bool) -> View:
     if not has_records(root):
         st.info(NO_DATA_MESSAGE.format(root=root), icon=":material/info:")
         st.stop()
-    try:
-        version = data_version(root)
-        _database(str(root), version)
-        covered = _fetch_from(str(root), version, covered_months)
-        forces = tuple(_fetch_from(str(root), version, data_forces))
-    except ConfigError as error:
-        st.error(f"The configuration cannot be used: {error}", icon=":material/error:")
-        st.stop()
-    except DataUnreadable as error:
-        st.error(str(error), icon=":material/error:")
-        st.stop()
-    placeholder = View(str(root), version, Filters(covered[-1]), covered[-1])
+    version = data_version(root)
+    _database(str(root), version)
+    covered = _fetch_from(str(root), version, covered_months)
+    forces = tuple(_fetch_from(str(root), version, data_forces))
+    placeholder = Frame(str(root), version, View(covered[-1]), covered[-1])
     config = placeholder.config
     filters = _read_filters(config, covered, with_strand, forces)
     _sidebar(config, covered, filters, forces)
@@ -309,7 +292,7 @@ def frame(with_strand: bool) -> View:
     return view
 
 
-def strand_picker(view: View) -> str:
+def strand_picker(view: Frame) -> str:
     """A choice of strand that writes itself to the URL; returns the chosen strand id."""
     config = view.config
     st.session_state[STRAND_KEY] = view.filters.strand_id
@@ -367,13 +350,13 @@ def url_multiselect(
     return chosen
 
 
-def force_wide_note(view: View, what: str) -> None:
+def force_wide_note(view: Frame, what: str) -> None:
     """Say so when places are chosen but `what` is only kept for the whole force."""
     if view.district_codes is not None:
         st.caption(f"{what} kept for the whole force: the place filters do not change it.")
 
 
-def page_header(title: str, view: View, counts: bool = True) -> None:
+def page_header(title: str, view: Frame, counts: bool = True) -> None:
     """The page title with the period, the places counted (on pages of counts) and the month
     the data runs to."""
     st.title(title)
@@ -390,7 +373,7 @@ def page_header(title: str, view: View, counts: bool = True) -> None:
     st.caption(" · ".join(parts))
 
 
-def csv_name(view: View, name: str) -> str:
+def csv_name(view: Frame, name: str) -> str:
     """A download's file name, carrying the period: `knife-crime-monthly-2022-09.csv`."""
     return f"{name}-{format_month(view.filters.period)}.csv"
 

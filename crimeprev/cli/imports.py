@@ -12,7 +12,16 @@ from typing import Any
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeElapsedColumn
 
-from crimeprev.cli.main import FORMATS, UsageError, data_root, district_codes, emit, open_data
+from crimeprev.cli.main import (
+    FORMATS,
+    UsageError,
+    add_force_option,
+    chosen_force,
+    data_root,
+    district_codes,
+    emit,
+    open_data,
+)
 from crimeprev.figures.counts import DIMENSIONS, UnknownDimension, record_counts
 from crimeprev.imports.common import ImportFailed, ImportSummary
 from crimeprev.periods import PeriodError, parse_month
@@ -160,7 +169,10 @@ def command_counts(args: argparse.Namespace) -> None:
     try:
         start = parse_month(args.from_month) if args.from_month else None
         end = parse_month(args.to_month) if args.to_month else None
-        frame = record_counts(db, by, start, end, district_codes=district_codes(db, args.district))
+        force = chosen_force(db, args.force)
+        frame = record_counts(
+            db, by, start, end, district_codes=district_codes(db, args.district, force), force=force
+        )
     except (UnknownDimension, PeriodError) as error:
         raise UsageError(str(error)) from error
     if start and end and start > end:
@@ -258,5 +270,6 @@ def register(commands: Any) -> None:
     counts.add_argument("--from", dest="from_month", help="first month, YYYY-MM")
     counts.add_argument("--to", dest="to_month", help="last month, YYYY-MM")
     counts.add_argument("--district", action="append", help="district name or slug; repeatable")
+    add_force_option(counts)
     counts.add_argument("--format", choices=FORMATS, default="table")
     counts.set_defaults(handler=command_counts)

@@ -13,12 +13,14 @@ from typing import Any
 import pandas as pd
 
 from crimeprev.aggregate import open_database
-from crimeprev.config import ConfigError
-from crimeprev.db import Database, DataUnreadable
+from crimeprev.db import Database
+from crimeprev.errors import CrimeprevError
 from crimeprev.figures import delivery, insight
-from crimeprev.periods import PeriodError, format_pct, parse_month
+from crimeprev.figures.overview import count_text
+from crimeprev.periods import format_pct, parse_month
+from crimeprev.statistics.change import format_p_value
 from crimeprev.store import data_dir, has_records
-from crimeprev.view import find_district
+from crimeprev.view import View, find_district, split_values
 
 FORMATS = ("table", "csv", "json")
 
@@ -33,7 +35,7 @@ COMMAND_MODULES: tuple[str, ...] = (
 )
 
 
-class UsageError(Exception):
+class UsageError(CrimeprevError):
     """A mistake in what the user asked for; printed as one sentence, exit status 2."""
 
 
@@ -51,9 +53,37 @@ def open_data(args: argparse.Namespace) -> Database:
     return open_database(root)
 
 
-def checked_period(db: Database, text: str) -> Any:
+def chosen_force(db: Database, given: str | None) -> str | None:
+    """The force a command counts, as the dashboard chooses it: the one `--force` names, else
+    the first when the data holds several; None (every record) when it holds one."""
+    forces = insight.data_forces(db)
+    if given is None:
+        if len(forces) > 1:
+            print(
+                f"crimeprev: counting {forces[0]}; the data holds {', '.join(forces)} "
+                "(--force names another).",
+                file=sys.stderr,
+            )
+            return forces[0]
+        return None
+    match = next((f for f in forces if f.lower() == given.strip().lower()), None)
+    if match is None:
+        raise UsageError(f"Unknown force '{given}'. The data holds {', '.join(forces)}.")
+    return match if len(forces) > 1 else None
+
+
+def view_of(db: Database, args: argparse.Namespace) -> View:
+    """The view a command's --period, --force and --district options ask for, checked."""
+    force = chosen_force(db, getattr(args, "force", None))
+    period = checked_period(db, args.period, force)
+    codes = district_codes(db, split_values(getattr(args, "district", None)), force)
+    slugs = tuple(d.slug for d in db.config.districts if codes is not None and d.code in codes)
+    return View(period, districts=slugs, force=force)
+
+
+def checked_period(db: Database, text: str, force: str | None = None) -> Any:
     period = parse_month(text)
-    covered = insight.covered_months(db)
+    covered = insight.covered_months(db, force)
     if period not in covered:
         raise UsageError(
             f"There is no data for {text}: the data covers {covered[0]:%Y-%m} to "
@@ -62,15 +92,17 @@ def checked_period(db: Database, text: str) -> Any:
     return period
 
 
-def district_codes(db: Database, names: Sequence[str] | None) -> list[str] | None:
+def district_codes(
+    db: Database, names: Sequence[str] | None, force: str | None = None
+) -> list[str] | None:
     """District codes for names or slugs given on the command line; None means force-wide."""
     if not names:
         return None
     codes = []
     for name in names:
         found = find_district(db.config, name)
-        if found is None:
-            known = ", ".join(d.name for d in db.config.districts)
+        if found is None or not found.belongs_to(force):
+            known = ", ".join(d.name for d in db.config.districts if d.belongs_to(force))
             raise UsageError(f"Unknown district '{name}'. Known districts: {known}.")
         codes.append(found.code)
     return codes
@@ -87,39 +119,42 @@ def emit(frame: pd.DataFrame, records: list[dict[str, Any]], output_format: str)
 
 def command_insight(args: argparse.Namespace) -> None:
     db = open_data(args)
-    period = checked_period(db, args.period)
+    view = view_of(db, args)
     if args.strand and args.strand not in {s.id for s in db.config.strands}:
         known = ", ".join(s.id for s in db.config.strands)
         raise UsageError(f"Unknown strand '{args.strand}'. Known strands: {known}.")
-    codes = district_codes(db, args.district)
-    table = insight.insight_table(db, period, args.strand, codes)
-    from crimeprev.statistics.change import format_p_value
+    table = insight.insight_table(db, view, args.strand)
 
-    shown = table.assign(
-        pct=[format_pct(p) for p in table["pct_change"]],
-        p=[None if pd.isna(v) else format_p_value(v) for v in table["p_value"]],
-    )[
-        [
-            "strand",
-            "measure",
-            "comparison",
-            "comparator_label",
-            "comparator_count",
-            "current_label",
-            "current_count",
-            "diff",
-            "pct",
-            "complete",
-            "p",
-            "significant",
-            "small_counts",
-        ]
-    ]
+    shown = pd.DataFrame(
+        {
+            "strand": table["strand"],
+            "measure": table["measure"],
+            "comparison": table["comparison"],
+            "comparator_label": table["comparator_label"],
+            "comparator_count": [count_text(v) for v in table["comparator_count"]],
+            "current_label": table["current_label"],
+            "current_count": [count_text(v) for v in table["current_count"]],
+            "diff": [_text(v, "{:+d}", int) for v in table["diff"]],
+            "pct": [format_pct(None if pd.isna(v) else float(v)) for v in table["pct_change"]],
+            "p": [_text(v, "{}", format_p_value) for v in table["p_value"]],
+            "significant": [
+                _text(v, "{}", lambda x: "yes" if x else "no") for v in table["significant"]
+            ],
+            "note": [v if isinstance(v, str) else "" for v in table["note"]],
+        }
+    )
     emit(shown, insight.insight_records(table), args.format)
+
+
+def _text(value: Any, template: str, convert: Any) -> str:
+    """A table cell: blank when there is no value, never `None` or `nan`."""
+    return "" if value is None or pd.isna(value) else template.format(convert(value))
 
 
 def command_delivery(args: argparse.Namespace) -> None:
     db = open_data(args)
+    # The delivery plan is the strategy's own: --force is checked, not counted by.
+    chosen_force(db, args.force)
     period = parse_month(args.period)
     table = delivery.status_table(db, period)
     shown = table[["strand_name", *delivery.STATUS_COLUMNS, "pct_complete"]]
@@ -145,6 +180,15 @@ def command_demo(args: argparse.Namespace) -> None:
         f"({summary.crimes_written:,} crimes, {summary.incidents_written:,} incidents, "
         f"{summary.asb_written:,} anti-social behaviour) over {summary.months_written} months, "
         f"and {summary.actions_written} delivery actions, in {summary.seconds_taken:.1f} s."
+    )
+
+
+def add_force_option(parser: argparse.ArgumentParser) -> None:
+    """The --force option every command that counts records takes."""
+    parser.add_argument(
+        "--force",
+        help="the force to count when the data holds several (default: the first, as on the "
+        "dashboard)",
     )
 
 
@@ -175,6 +219,7 @@ def build_parser() -> argparse.ArgumentParser:
     insight_parser.add_argument(
         "--district", action="append", help="district name or slug; repeat for several"
     )
+    add_force_option(insight_parser)
     insight_parser.add_argument("--format", choices=FORMATS, default="table")
     insight_parser.set_defaults(handler=command_insight)
 
@@ -182,6 +227,7 @@ def build_parser() -> argparse.ArgumentParser:
         "delivery", help="delivery-plan actions by status, per strand"
     )
     delivery_parser.add_argument("--period", required=True, help="month, YYYY-MM")
+    add_force_option(delivery_parser)
     delivery_parser.add_argument("--format", choices=FORMATS, default="table")
     delivery_parser.set_defaults(handler=command_delivery)
 
@@ -195,13 +241,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         args.handler(args)
-    except (
-        UsageError,
-        PeriodError,
-        ConfigError,
-        DataUnreadable,
-        delivery.DeliveryUnavailable,
-    ) as error:
+    except CrimeprevError as error:
         print(f"crimeprev: {error}", file=sys.stderr)
         return 2
     return 0

@@ -16,9 +16,9 @@ import time
 from pathlib import Path
 from typing import Any
 
-from crimeprev.cli.main import UsageError, checked_period, district_codes, open_data
+from crimeprev.cli.main import UsageError, add_force_option, open_data, view_of
 from crimeprev.report.exports import UnknownFormat, build_report, format_for
-from crimeprev.view import Filters, split_values
+from crimeprev.view import split_values
 
 
 def _output_path(text: str) -> Path:
@@ -49,10 +49,10 @@ def _strand_ids(known: list[str], given: list[str] | None) -> list[str] | None:
 def command_report(args: argparse.Namespace) -> None:
     path = _output_path(args.out)
     db = open_data(args)
-    period = checked_period(db, args.period)
     config = db.config
-    codes = district_codes(db, split_values(args.district))
-    slugs = tuple(d.slug for d in config.districts if codes is not None and d.code in codes)
+    view = view_of(
+        db, argparse.Namespace(**{**vars(args), "district": split_values(args.district)})
+    )
     strands = _strand_ids([s.id for s in config.strands], args.strand)
     started = time.perf_counter()
 
@@ -60,7 +60,7 @@ def command_report(args: argparse.Namespace) -> None:
         if args.verbose:
             print(f"{fraction:4.0%}  {message}", file=sys.stderr)
 
-    data = build_report(db, Filters(period, slugs), path.suffix.lower(), strands, progress)
+    data = build_report(db, view, path.suffix.lower(), strands, progress)
     partial = path.with_name(path.name + ".part")
     try:
         partial.write_bytes(data)
@@ -87,6 +87,7 @@ def register(commands: Any) -> None:
     parser.add_argument(
         "--strand", action="append", help="strand id, e.g. knife-crime; repeat for several"
     )
+    add_force_option(parser)
     parser.add_argument(
         "--out",
         required=True,

@@ -6,17 +6,16 @@ import argparse
 import sys
 from typing import Any
 
-from crimeprev.cli.main import FORMATS, checked_period, district_codes, emit, open_data
+from crimeprev.cli.main import FORMATS, add_force_option, emit, open_data, view_of
 from crimeprev.statistics.spikes import SPIKE_JSON_KEYS, spike_records, spike_report
 
 
 def command_signals(args: argparse.Namespace) -> None:
     """Print the month's alerts; the threshold and what was tested go to stderr for tables."""
     db = open_data(args)
-    month = checked_period(db, args.period)
-    codes = district_codes(db, args.district)
+    view = view_of(db, args)
     # SpikesUnavailable is a PeriodError, which `main` reports as one sentence.
-    report = spike_report(db, month, codes)
+    report = spike_report(db, view.period, view.district_codes(db.config), force=view.force)
     shown = report.alerts[
         [
             "measure_id",
@@ -48,5 +47,6 @@ def register(commands: Any) -> None:
     parser.add_argument(
         "--district", action="append", help="district name or slug; repeat for several"
     )
+    add_force_option(parser)
     parser.add_argument("--format", choices=FORMATS, default="table")
     parser.set_defaults(handler=command_signals)

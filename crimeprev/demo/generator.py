@@ -31,6 +31,7 @@ import pyarrow.compute as pc
 
 from crimeprev.aggregate import build_aggregates
 from crimeprev.config import Config, Measure, load_config
+from crimeprev.errors import CrimeprevError
 from crimeprev.imports.common import FileReport, ImportSummary, record_months, save_import
 from crimeprev.periods import add_months, format_month, months_between, parse_month, round_half_up
 from crimeprev.store import RECORD_SCHEMA, write_month
@@ -45,7 +46,7 @@ IntArray = npt.NDArray[np.int64]
 BoolArray = npt.NDArray[np.bool_]
 
 
-class CalibrationError(ValueError):
+class CalibrationError(CrimeprevError, ValueError):
     """The calibration file does not fit the configuration; the message names the problem."""
 
 

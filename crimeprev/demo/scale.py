@@ -32,6 +32,7 @@ import pyarrow.parquet as pq
 from crimeprev.aggregate import build_aggregates
 from crimeprev.config import DEFAULT_CONFIG_DIR, config_for
 from crimeprev.demo.generator import generate_demo
+from crimeprev.errors import CrimeprevError
 from crimeprev.imports.common import FileReport, ImportSummary, record_months, save_import
 from crimeprev.periods import add_months, format_month, months_between
 from crimeprev.store import RECORD_SCHEMA, records_dir, write_month
@@ -65,7 +66,7 @@ IntArray = npt.NDArray[np.int64]
 FloatArray = npt.NDArray[np.float64]
 
 
-class ScaleError(ValueError):
+class ScaleError(CrimeprevError, ValueError):
     """The size asked for cannot be generated; the message says what to ask for instead."""
 
 

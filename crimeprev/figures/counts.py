@@ -10,6 +10,7 @@ from datetime import date
 import pandas as pd
 
 from crimeprev.db import Database
+from crimeprev.errors import CrimeprevError
 from crimeprev.periods import format_month
 
 # Dimension name (as the user types it) -> the column it becomes in the result.
@@ -25,7 +26,7 @@ DIMENSIONS = {
 }
 
 
-class UnknownDimension(ValueError):
+class UnknownDimension(CrimeprevError, ValueError):
     """A grouping dimension that records do not have."""
 
 

@@ -15,6 +15,7 @@ from crimeprev.db import Database
 from crimeprev.figures.counts import record_counts
 from crimeprev.imports.common import import_log, missing_months, quarantined_rows
 from crimeprev.periods import format_month, month_label, parse_month
+from crimeprev.view import View
 
 SOURCE_NAMES = {
     "demo": "Demo extract (crimeprev demo)",
@@ -34,10 +35,10 @@ class Coverage:
     monthly: pd.DataFrame
 
 
-def coverage(db: Database) -> Coverage:
-    """Records per month and kind, with every month from first to last present (a gap is a
-    month with no records at all, shown with `is_covered` false)."""
-    counted = record_counts(db, ["month", "record_kind"])
+def coverage(db: Database, force: str | None = None) -> Coverage:
+    """Records (of one force, or all) per month and kind, with every month from first to last
+    present (a gap is a month with no records at all, shown with `is_covered` false)."""
+    counted = record_counts(db, ["month", "record_kind"], force=force)
     months = sorted(set(counted["month_start"]))
     gaps = missing_months(months)
     if gaps:
@@ -169,9 +170,11 @@ def definitions(config: Config) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def district_counts(db: Database, start: date | None, end: date | None) -> pd.DataFrame:
-    """Records per district (the two places without one included) and kind, as columns."""
-    counted = record_counts(db, ["district", "record_kind"], start, end)
+def district_counts(db: Database, view: View) -> pd.DataFrame:
+    """Records of the view's force over every month, per district (the two places without one
+    included) and kind, as columns. The view's places do not narrow it: it is a picture of
+    the data folder."""
+    counted = record_counts(db, ["district", "record_kind"], force=view.force)
     if counted.empty:
         return pd.DataFrame(columns=["district_name"])
     wide = counted.pivot_table(

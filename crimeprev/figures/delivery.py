@@ -12,6 +12,7 @@ from typing import Any
 import pandas as pd
 
 from crimeprev.db import Database
+from crimeprev.errors import CrimeprevError
 from crimeprev.periods import (
     add_months,
     financial_quarter_label,
@@ -23,7 +24,7 @@ from crimeprev.periods import (
 STATUS_COLUMNS = ("total", "complete", "ongoing", "at_risk", "not_started")
 
 
-class DeliveryUnavailable(LookupError):
+class DeliveryUnavailable(CrimeprevError, LookupError):
     """No delivery status is recorded for the period asked about; the message says which are."""
 
 

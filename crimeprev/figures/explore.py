@@ -19,17 +19,20 @@ import pandas as pd
 
 from crimeprev.config import Config
 from crimeprev.db import Database
+from crimeprev.figures.insight import covered_months
 from crimeprev.periods import (
     PeriodError,
     Window,
+    add_months,
     change,
     financial_quarter_label,
     format_month,
     month_label,
+    months_in_words,
     parse_month,
 )
 from crimeprev.present.charts import BLUE, HEIGHT, LABEL_AXIS, LEGEND, ORANGE, styled
-from crimeprev.view import find_district, split_values
+from crimeprev.view import View, find_district, split_values
 
 # Breakdown dimension -> how it is named on the page.
 DIMENSION_LABELS = {
@@ -127,6 +130,7 @@ class Exploration:
     bucket_columns: tuple[str, ...]
     current: Window
     comparison: Window
+    notes: tuple[str, ...] = ()
 
 
 def window_text(window: Window) -> str:
@@ -334,17 +338,15 @@ def _drill_value(state: ExploreState, dimension: str) -> str | None:
 
 
 def monthly_counts(
-    db: Database,
-    state: ExploreState,
-    months: Sequence[date],
-    district_codes: Sequence[str] | None = None,
+    db: Database, view: View, state: ExploreState, months: Sequence[date]
 ) -> pd.DataFrame:
-    """The counts the state selects, by breakdown value and month: `dimension_value,
-    month_start, count_records` (months and values with no record left out).
+    """The counts the state selects in the view's force and places, by breakdown value and
+    month: `dimension_value, month_start, count_records` (months and values with no record
+    left out).
 
     A single measure broken down by place comes from the monthly table; anything finer is
     counted from the records. Several measures count a record once, however many count it."""
-    codes = drilled_district_codes(db.config, state, district_codes)
+    codes = drilled_district_codes(db.config, state, view.district_codes(db.config))
     only_places = all(s.dimension in ("district", "lpa") for s in state.drill)
     if (
         len(state.measure_ids) == 1
@@ -359,6 +361,7 @@ def monthly_counts(
             missing_label=MISSING_LABEL,
             month_starts=list(months),
             district_codes=codes,
+            force=view.force,
         )
     else:
         frame = db.query(
@@ -367,6 +370,7 @@ def monthly_counts(
             missing_label=MISSING_LABEL,
             months=[format_month(m) for m in months],
             district_codes=codes,
+            force=view.force,
             measure_ids=list(state.measure_ids) or None,
             crime_types=list(state.crime_types) or None,
             drill_crime_type=_drill_value(state, "crime_type"),
@@ -393,21 +397,71 @@ def bucket_of(month: date, granularity: str) -> tuple[date, str]:
     return start, financial_quarter_label(date(end_index // 12, end_index % 12 + 1, 1))
 
 
-def explore(
-    db: Database,
-    state: ExploreState,
-    period: date,
-    district_codes: Sequence[str] | None = None,
-) -> Exploration:
+def bucket_months(start: date, granularity: str) -> list[date]:
+    """Every month of the bucket starting at `start`: one, three or twelve."""
+    length = {"month": 1, "quarter": 3, "year": 12}[granularity]
+    return [add_months(start, i) for i in range(length)]
+
+
+def _period_note(what: str, window: Window, missing: list[date]) -> str:
+    return (
+        f"The {what} period ({window_text(window)}) is incomplete: the data lacks "
+        f"{months_in_words(missing)}, so its totals, differences and % changes are left empty."
+    )
+
+
+def explore(db: Database, view: View, state: ExploreState) -> Exploration:
     """The pivot table (one row per breakdown value: the two periods' totals, difference and
-    % change, then one column per bucket; and a total row) and the charts' data for a state."""
-    current, comparison = windows_of(state, period, db.config.window_months)
+    % change, then one column per bucket; and a total row) and the charts' data for a state,
+    in the view's force and places.
+
+    A period the data does not fully cover has no total; a bucket (month, quarter or year)
+    missing any of its months, from the data or from the periods chosen, has no count; two
+    periods of different lengths are not compared. `notes` says which, naming the months."""
+    config = db.config
+    current, comparison = windows_of(state, view.period, config.window_months)
     months = sorted(set(current.months) | set(comparison.months))
-    counts = monthly_counts(db, state, months, district_codes)
+    covered = set(covered_months(db, view.force))
+    counts = monthly_counts(db, view, state, months)
     current_months, comparison_months = set(current.months), set(comparison.months)
+    missing_current = current.missing_from(covered)
+    missing_comparison = comparison.missing_from(covered)
+    notes = []
+    if missing_current:
+        notes.append(_period_note("current", current, missing_current))
+    if missing_comparison:
+        notes.append(_period_note("compared", comparison, missing_comparison))
+    equal_lengths = len(current.months) == len(comparison.months)
+    if not equal_lengths:
+        notes.append(
+            f"The two periods differ in length ({len(comparison.months)} months compared with "
+            f"{len(current.months)}), so no difference or % change is shown: choose periods of "
+            "the same length to compare them."
+        )
 
     buckets = {m: bucket_of(m, state.granularity) for m in months}
     bucket_labels = list(dict.fromkeys(label for _, label in sorted(buckets.values())))
+    chosen_months = set(months)
+    bucket_missing = {
+        label: [m for m in bucket_months(start, state.granularity) if m not in covered]
+        for start, label in buckets.values()
+    }
+    bucket_partial = {
+        label: any(m not in chosen_months for m in bucket_months(start, state.granularity))
+        for start, label in buckets.values()
+    }
+    incomplete = [b for b in bucket_labels if bucket_missing[b] or bucket_partial[b]]
+    if incomplete:
+        lacking = sorted({m for b in incomplete for m in bucket_missing[b]})
+        reasons = []
+        if lacking:
+            reasons.append(f"the data lacks {months_in_words(lacking)}")
+        if any(bucket_partial[b] for b in incomplete):
+            reasons.append("the periods chosen cover only part of them")
+        notes.append(
+            f"{_plural(len(incomplete), 'bucket')} left empty ({', '.join(incomplete)}): "
+            f"{' and '.join(reasons)}."
+        )
     values = sorted(set(counts["dimension_value"]))
     cell: dict[tuple[str, str], int] = {}
     in_current: dict[str, int] = dict.fromkeys(values, 0)
@@ -421,24 +475,34 @@ def explore(
         if month in comparison_months:
             in_comparison[value] += count
 
+    def bucket_count(keys: list[str], bucket: str) -> int | None:
+        if bucket in incomplete:
+            return None
+        return sum(cell.get((v, bucket), 0) for v in keys)
+
     rows = []
     for value in values + [TOTAL_LABEL]:
-        if value == TOTAL_LABEL:
-            by_bucket = {b: sum(cell.get((v, b), 0) for v in values) for b in bucket_labels}
-            comparison_count, current_count = sum(in_comparison.values()), sum(in_current.values())
-        else:
-            by_bucket = {b: cell.get((value, b), 0) for b in bucket_labels}
-            comparison_count, current_count = in_comparison[value], in_current[value]
-        difference = change(comparison_count, current_count)
+        keys = values if value == TOTAL_LABEL else [value]
+        comparison_count: int | None = sum(in_comparison[v] for v in keys)
+        current_count: int | None = sum(in_current[v] for v in keys)
+        if missing_comparison:
+            comparison_count = None
+        if missing_current:
+            current_count = None
+        diff: int | None = None
+        pct: float | None = None
+        if comparison_count is not None and current_count is not None and equal_lengths:
+            difference = change(comparison_count, current_count)
+            diff, pct = difference.diff, difference.pct_change
         rows.append(
             {
                 "dimension_value": value,
                 "comparison_count": comparison_count,
                 "current_count": current_count,
-                "diff": difference.diff,
-                "pct_change": difference.pct_change,
+                "diff": diff,
+                "pct_change": pct,
             }
-            | by_bucket
+            | {b: bucket_count(keys, b) for b in bucket_labels}
         )
     # The comparison comes first, so it is in view however many buckets follow.
     pivot = pd.DataFrame(
@@ -452,20 +516,41 @@ def explore(
             *bucket_labels,
         ],
     )
-    body = pivot[pivot["dimension_value"] != TOTAL_LABEL].sort_values(
-        ["current_count", "comparison_count", "dimension_value"], ascending=[False, False, True]
+    pivot = pivot.astype(
+        {
+            "comparison_count": "Int64",
+            "current_count": "Int64",
+            "diff": "Int64",
+            "pct_change": "Float64",
+            **dict.fromkeys(bucket_labels, "Int64"),
+        }
     )
+    body = pivot[pivot["dimension_value"] != TOTAL_LABEL]
+    # Ranked by what the records hold, complete or not, so the order never jumps with a gap.
+    rank = pd.DataFrame(
+        {
+            "current": [in_current[v] for v in body["dimension_value"]],
+            "comparison": [in_comparison[v] for v in body["dimension_value"]],
+            "value": body["dimension_value"],
+        },
+        index=body.index,
+    ).sort_values(["current", "comparison", "value"], ascending=[False, False, True])
+    body = body.loc[rank.index]
     pivot = pd.concat([body, pivot[pivot["dimension_value"] == TOTAL_LABEL]], ignore_index=True)
-    pivot["pct_change"] = pivot["pct_change"].astype("Float64")
 
     return Exploration(
         pivot=pivot,
         breakdown=_breakdown_frame(body, current, comparison),
-        timeline=_timeline_frame(cell, values, months, buckets, current, comparison),
+        timeline=_timeline_frame(cell, values, months, buckets, incomplete, current, comparison),
         bucket_columns=tuple(bucket_labels),
         current=current,
         comparison=comparison,
+        notes=tuple(notes),
     )
+
+
+def _plural(count: int, word: str) -> str:
+    return f"{count} {word}" if count == 1 else f"{count} {word}s"
 
 
 def _window_label(kind: str, window: Window) -> str:
@@ -476,18 +561,20 @@ def _window_label(kind: str, window: Window) -> str:
 def _breakdown_frame(body: pd.DataFrame, current: Window, comparison: Window) -> pd.DataFrame:
     top = body.head(CHART_MAX_BARS)
     rows = []
-    for row in top.itertuples():
+    for row in top.to_dict("records"):
         for kind, window, count in (
-            (COMPARISON, comparison, row.comparison_count),
-            (CURRENT, current, row.current_count),
+            (COMPARISON, comparison, row["comparison_count"]),
+            (CURRENT, current, row["current_count"]),
         ):
+            if pd.isna(count):
+                continue  # an incomplete period draws no bar rather than a short one
             rows.append(
                 {
-                    "dimension_value": row.dimension_value,
+                    "dimension_value": row["dimension_value"],
                     "window": kind,
                     "window_label": _window_label(kind, window),
                     "count_records": int(count),
-                    "pct_change": row.pct_change,
+                    "pct_change": None if pd.isna(row["pct_change"]) else row["pct_change"],
                 }
             )
     return pd.DataFrame(
@@ -501,6 +588,7 @@ def _timeline_frame(
     values: list[str],
     months: list[date],
     buckets: dict[date, tuple[date, str]],
+    incomplete: list[str],
     current: Window,
     comparison: Window,
 ) -> pd.DataFrame:
@@ -510,19 +598,29 @@ def _timeline_frame(
         in_bucket = [m for m in months if buckets[m][1] == label]
         # A bucket that straddles both periods is drawn as current.
         kind = CURRENT if any(m in current_months for m in in_bucket) else COMPARISON
+        complete = label not in incomplete
         rows.append(
             {
                 "bucket_start": buckets[in_bucket[0]][0],
                 "bucket_label": label,
-                "count_records": sum(cell.get((v, label), 0) for v in values),
+                # An incomplete bucket is left empty: no bar, rather than a partial one.
+                "count_records": sum(cell.get((v, label), 0) for v in values) if complete else None,
+                "is_complete": complete,
                 "window_label": _window_label(kind, current if kind == CURRENT else comparison),
                 "count_months": len(in_bucket),
             }
         )
     frame = pd.DataFrame(
         rows,
-        columns=["bucket_start", "bucket_label", "count_records", "window_label", "count_months"],
-    )
+        columns=[
+            "bucket_start",
+            "bucket_label",
+            "count_records",
+            "is_complete",
+            "window_label",
+            "count_months",
+        ],
+    ).astype({"count_records": "Int64"})
     return frame.sort_values("bucket_start").reset_index(drop=True)
 
 
@@ -627,40 +725,33 @@ SQL_DIMENSIONS = {
 }
 
 
-def check_sql(
-    config: Config,
-    state: ExploreState,
-    period: date,
-    district_codes: Sequence[str] | None = None,
-) -> str:
+def check_sql(config: Config, view: View, state: ExploreState) -> str:
     """A query for the SQL page that counts the explorer's current view from the records, one
     row per breakdown value with both periods' counts, so an analyst can check the figures
-    (and take the query further). Every value in it comes from the validated state."""
-    current, comparison = windows_of(state, period, config.window_months)
+    (and take the query further). Measures are read through `record_measures`, the view that
+    defines which records each measure counts. Every value in it comes from the validated
+    state and view."""
+    current, comparison = windows_of(state, view.period, config.window_months)
     conditions = [
         f"(r.month between {_literal(format_month(current.start))} and "
         f"{_literal(format_month(current.end))} or r.month between "
         f"{_literal(format_month(comparison.start))} and "
         f"{_literal(format_month(comparison.end))})"
     ]
-    codes = drilled_district_codes(config, state, district_codes)
+    if view.force is not None:
+        conditions.append(f"r.force = {_literal(view.force)}")
+    codes = drilled_district_codes(config, state, view.district_codes(config))
     if codes is not None:
         conditions.append(_in_list("r.district_code", codes) if codes else "false")
     for step in state.drill:
         if step.dimension not in ("district", "lpa"):
             conditions.append(f"{SQL_DIMENSIONS[step.dimension]} = {_literal(step.value)}")
     if state.measure_ids:
-        rules = []
-        for measure_id in state.measure_ids:
-            rule = config.measure(measure_id).rule
-            parts = [f"r.record_kind = {_literal(rule.record_kind)}"]
-            if rule.crime_types:
-                parts.append(_in_list("r.crime_type", rule.crime_types))
-            parts.extend(f"r.{flag}" for flag in rule.flags)
-            if rule.outcomes:
-                parts.append(_in_list("r.outcome", rule.outcomes))
-            rules.append("(" + " and ".join(parts) + ")")
-        conditions.append("(" + "\n        or ".join(rules) + ")")
+        # A record counts once however many of the chosen measures count it.
+        conditions.append(
+            "(r.force, r.record_id) in (\n        select force, record_id from record_measures\n"
+            f"        where {_in_list('measure_id', state.measure_ids)}\n    )"
+        )
     else:
         conditions.append(_in_list("r.crime_type", state.crime_types))
 

@@ -13,8 +13,16 @@ from typing import Any
 import pandas as pd
 
 from crimeprev.db import Database
-from crimeprev.periods import Window, add_months, change, comparisons, format_month
+from crimeprev.periods import (
+    Window,
+    add_months,
+    change,
+    comparisons,
+    format_month,
+    months_in_words,
+)
 from crimeprev.statistics.change import RateRatioTest, rate_ratio_test
+from crimeprev.view import View
 
 INSIGHT_JSON_KEYS = (
     "strand",
@@ -29,6 +37,8 @@ INSIGHT_JSON_KEYS = (
     "diff",
     "pct_change",
     "complete",
+    "missing_months",
+    "note",
     "rate_ratio",
     "rate_ratio_low",
     "rate_ratio_high",
@@ -55,30 +65,19 @@ def _window_param(name: str, window: Window) -> dict[str, Any]:
     return {"window_name": name, "window_start": window.start, "window_end": window.end}
 
 
-def insight_table(
-    db: Database,
-    period: date,
-    strand_id: str | None = None,
-    district_codes: list[str] | None = None,
-    force: str | None = None,
-) -> pd.DataFrame:
-    """One row per measure and comparison, with counts, difference and % change."""
+def insight_table(db: Database, view: View, strand_id: str | None = None) -> pd.DataFrame:
+    """One row per measure and comparison, with counts, difference and % change, for the
+    view's force, places and period (every strand, or `strand_id`'s)."""
     # The overview's table and its summary both need the same figures: computed once.
-    key = ("insight_table", period, strand_id, tuple(district_codes or ()) or None, force)
-    table: pd.DataFrame = db.remember(
-        key, lambda: _insight_table(db, period, strand_id, district_codes, force)
-    )
+    key = ("insight_table", view, strand_id)
+    table: pd.DataFrame = db.remember(key, lambda: _insight_table(db, view, strand_id))
     return table.copy()
 
 
-def _insight_table(
-    db: Database,
-    period: date,
-    strand_id: str | None,
-    district_codes: list[str] | None,
-    force: str | None,
-) -> pd.DataFrame:
+def _insight_table(db: Database, view: View, strand_id: str | None) -> pd.DataFrame:
     config = db.config
+    period, force = view.period, view.force
+    district_codes = view.district_codes(config)
     measures = [m for m in config.measures if strand_id is None or m.strand_id == strand_id]
     pairs = comparisons(period, config.baseline_end, config.window_months)
     windows = {"current": pairs[0].current} | {p.name: p.comparator for p in pairs}
@@ -196,9 +195,7 @@ _INSIGHT_COLUMNS = (
 
 
 def _incomplete_reason(missing: list[date]) -> str:
-    shown = ", ".join(format_month(m) for m in missing[:4])
-    more = f" and {len(missing) - 4} more" if len(missing) > 4 else ""
-    return f"incomplete: the data lacks {shown}{more}"
+    return f"incomplete: the data lacks {months_in_words(missing)}"
 
 
 def insight_records(table: pd.DataFrame) -> list[dict[str, Any]]:
@@ -216,6 +213,8 @@ def insight_records(table: pd.DataFrame) -> list[dict[str, Any]]:
             record[key] = None if pd.isna(record[key]) else float(record[key])
         for key in ("significant", "small_counts"):
             record[key] = None if pd.isna(record[key]) else bool(record[key])
+        record["missing_months"] = list(record["missing_months"])
+        record["note"] = record["note"] if isinstance(record["note"], str) else None
         if not isinstance(record["significance_note"], str):
             record["significance_note"] = None
         records.append(record)
@@ -223,35 +222,30 @@ def insight_records(table: pd.DataFrame) -> list[dict[str, Any]]:
 
 
 def monthly_series(
-    db: Database,
-    end: date,
-    months: int,
-    measure_ids: list[str] | None = None,
-    district_codes: list[str] | None = None,
-    force: str | None = None,
+    db: Database, view: View, months: int, measure_ids: list[str] | None = None
 ) -> pd.DataFrame:
-    """Each measure's count per month for `months` months to `end`; null for uncovered months."""
+    """Each measure's count per month for `months` months to the view's period, in its force
+    and places; null for uncovered months."""
+    end = view.period
     frame = db.query(
         "measure_monthly_series",
         measure_ids=measure_ids,
         start=add_months(end, -(months - 1)),
         end=end,
-        district_codes=district_codes,
-        force=force,
+        district_codes=view.district_codes(db.config),
+        force=view.force,
     )
     frame["month_start"] = pd.to_datetime(frame["month_start"])
     return frame
 
 
-def district_breakdown(
-    db: Database,
-    measure_id: str,
-    period: date,
-    district_codes: list[str] | None = None,
-    force: str | None = None,
-) -> pd.DataFrame:
-    """One row per district: the measure's count in the current and previous 12 months."""
+def district_breakdown(db: Database, view: View, measure_id: str) -> pd.DataFrame:
+    """One row per district of the view's force (or of its chosen places): the measure's count
+    in the 12 months to the period and the 12 before; empty counts where a window is incomplete,
+    with a note naming the missing months."""
     config = db.config
+    period, force = view.period, view.force
+    district_codes = view.district_codes(config)
     current = Window.ending(period, config.window_months)
     previous = current.shifted(-config.window_months)
     frame = db.query(

@@ -12,8 +12,7 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass
-from datetime import date
+from dataclasses import dataclass, replace
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -23,9 +22,11 @@ import pandas as pd
 
 from crimeprev.config import Config, District, MapSettings, Measure
 from crimeprev.db import Database
+from crimeprev.errors import CrimeprevError
 from crimeprev.figures.insight import district_breakdown
-from crimeprev.periods import Window, format_month
+from crimeprev.periods import format_month
 from crimeprev.present.charts import styled
+from crimeprev.view import View
 
 METRICS = {"pct_change": "% change", "rate_per_1000": "Rate per 1,000 residents"}
 TILE_SIZE_PX = 92
@@ -33,7 +34,7 @@ SHAPE_WIDTH_PX = 640
 SHAPE_HEIGHT_PX = 480
 
 
-class BoundaryError(ValueError):
+class BoundaryError(CrimeprevError, ValueError):
     """The configured boundary file cannot be used; the message says why."""
 
 
@@ -57,12 +58,12 @@ class HotspotRule:
         return f"Records are counted in square cells of {size}, never drawn one by one."
 
 
-def tile_positions(config: Config) -> dict[str, tuple[int, int]]:
-    """Each force district's (row, column) on the tile map, keyed by district code.
+def tile_positions(config: Config, force: str | None = None) -> dict[str, tuple[int, int]]:
+    """Each of the force's districts' (row, column) on the tile map, keyed by district code.
 
     From `tile_row`/`tile_col` in districts.csv; when a district has none (a data folder's own
     districts.csv without them), every district is placed on a grid from its centroid."""
-    districts = config.force_districts
+    districts = config.districts_of(force)
     if all(d.tile_row is not None and d.tile_col is not None for d in districts):
         return {d.code: (int(d.tile_row or 0), int(d.tile_col or 0)) for d in districts}
     return _grid_from_centroids(districts)
@@ -80,20 +81,27 @@ def _grid_from_centroids(districts: Sequence[District]) -> dict[str, tuple[int, 
     return positions
 
 
-def district_figures(db: Database, measure_id: str, period: date) -> pd.DataFrame:
-    """One row per force district: the measure's count in the 12 months to the period and the
-    12 before, the difference, % change, rate per 1,000 residents and the tile position."""
+def district_figures(db: Database, view: View, measure_id: str) -> pd.DataFrame:
+    """One row per district of the view's force: the measure's count in the 12 months to the
+    period and the 12 before, the difference, % change, rate per 1,000 residents and the tile
+    position. Every district is drawn whatever places the view chooses (the chosen ones are
+    highlighted); where a window is incomplete its counts are empty and `note` names the
+    missing months."""
     config = db.config
-    breakdown = district_breakdown(db, measure_id, period)
-    positions = tile_positions(config)
-    by_code = {d.code: d for d in config.force_districts}
+    whole_force = replace(view, districts=(), lpas=())
+    breakdown = district_breakdown(db, whole_force, measure_id)
+    positions = tile_positions(config, view.force)
+    by_code = {d.code: d for d in config.districts_of(view.force)}
     rows = []
-    for row in breakdown.itertuples():
-        district = by_code.get(str(row.district_code))
+    for row in breakdown.to_dict("records"):
+        district = by_code.get(str(row["district_code"]))
         if district is None:
             continue
         population = district.population
-        rate = round(1000.0 * int(row.current_count) / population, 2) if population else None
+        current = _count(row["current_count"])
+        rate = (
+            round(1000.0 * current / population, 2) if population and current is not None else None
+        )
         tile_row, tile_col = positions[district.code]
         rows.append(
             {
@@ -102,19 +110,48 @@ def district_figures(db: Database, measure_id: str, period: date) -> pd.DataFram
                 "district_slug": district.slug,
                 "lpa": district.lpa or "",
                 "population": population,
-                "previous_count": int(row.previous_count),
-                "current_count": int(row.current_count),
-                "diff": int(row.diff),
-                "pct_change": row.pct_change,
+                "previous_count": _count(row["previous_count"]),
+                "current_count": current,
+                "diff": _count(row["diff"]),
+                "pct_change": row["pct_change"],
                 "rate_per_1000": rate,
                 "tile_row": tile_row,
                 "tile_col": tile_col,
+                "note": row["note"] if isinstance(row["note"], str) else None,
             }
         )
-    frame = pd.DataFrame(rows)
-    frame["pct_change"] = frame["pct_change"].astype("Float64")
-    frame["rate_per_1000"] = frame["rate_per_1000"].astype("Float64")
+    frame = pd.DataFrame(rows, columns=DISTRICT_FIGURE_COLUMNS)
+    frame = frame.astype(
+        {
+            "previous_count": "Int64",
+            "current_count": "Int64",
+            "diff": "Int64",
+            "pct_change": "Float64",
+            "rate_per_1000": "Float64",
+        }
+    )
     return frame.sort_values(["tile_row", "tile_col"]).reset_index(drop=True)
+
+
+DISTRICT_FIGURE_COLUMNS = [
+    "district_code",
+    "district_name",
+    "district_slug",
+    "lpa",
+    "population",
+    "previous_count",
+    "current_count",
+    "diff",
+    "pct_change",
+    "rate_per_1000",
+    "tile_row",
+    "tile_col",
+    "note",
+]
+
+
+def _count(value: Any) -> int | None:
+    return None if value is None or pd.isna(value) else int(value)
 
 
 def _colour(metric: str, measure: Measure) -> alt.Color:
@@ -425,21 +462,19 @@ def hotspot_rule(config: Config, measure: Measure) -> HotspotRule:
     )
 
 
-def hotspot_cells(
-    db: Database,
-    measure_id: str,
-    window: Window,
-    district_codes: Sequence[str] | None = None,
-) -> pd.DataFrame:
-    """The measure's located records in the window counted per square cell: `latitude,
-    longitude` (the cell's centre) and `count_records`, cells under the rule's minimum left
-    out."""
-    rule = hotspot_rule(db.config, db.config.measure(measure_id))
+def hotspot_cells(db: Database, view: View, measure_id: str) -> pd.DataFrame:
+    """The measure's located records in the 12 months to the view's period, in its force and
+    places, counted per square cell: `latitude, longitude` (the cell's centre) and
+    `count_records`, cells under the rule's minimum left out."""
+    config = db.config
+    rule = hotspot_rule(config, config.measure(measure_id))
+    window = view.window(config.window_months)
     return db.query(
         "map_hotspot_cells",
         measure_id=measure_id,
         months=[format_month(m) for m in window.months],
-        district_codes=list(district_codes) if district_codes else None,
+        district_codes=view.district_codes(config),
+        force=view.force,
         cell_degrees=rule.cell_degrees,
         min_count=rule.min_count,
     )

@@ -31,7 +31,7 @@ from crimeprev.statistics.spc import (
     VARIATION_SYMBOLS,
     variation_by_measure,
 )
-from crimeprev.view import Filters
+from crimeprev.view import View
 
 TREND_MONTHS = 24
 CHART_MONTHS = 36
@@ -71,12 +71,12 @@ class ComparisonTable:
     significance: str | None = None
 
 
-def strand_url(strand_id: str, filters: Filters) -> str:
+def strand_url(strand_id: str, view: View) -> str:
     """A relative link to a strand's page that keeps the period and places chosen.
 
     In the overview's `strand_link` the strand's name follows as the URL's fragment, which the
     page ignores and the table shows as the link's text."""
-    params = replace(filters, strand_id=strand_id).query_params()
+    params = replace(view, strand_id=strand_id).query_params()
     return "strand?" + urlencode(params, safe=",")
 
 
@@ -145,23 +145,21 @@ def _delivery(db: Database, period: date) -> tuple[pd.DataFrame | None, str | No
         return None, None, str(error)
 
 
-def overview_table(db: Database, filters: Filters) -> OverviewTable:
+def overview_table(db: Database, view: View) -> OverviewTable:
     """Every strand and measure: the current 12-month count, % change against the year before
     and the baseline, the last 24 months, and the strand's delivery progress."""
     config = db.config
-    codes = filters.district_codes(config)
-    force = filters.force
-    insight = insight_table(db, filters.period, district_codes=codes, force=force)
-    series = monthly_series(db, filters.period, TREND_MONTHS, district_codes=codes, force=force)
-    variations = variation_by_measure(db, filters.period, district_codes=codes, force=force)
-    delivery, delivery_label, delivery_note = _delivery(db, filters.period)
+    insight = insight_table(db, view)
+    series = monthly_series(db, view, TREND_MONTHS)
+    variations = variation_by_measure(db, view)
+    delivery, delivery_label, delivery_note = _delivery(db, view.period)
     rows: list[dict[str, Any]] = []
     for strand in config.strands:
         strand_part: dict[str, Any] = {
             "strand_group": strand.group,
             "strand_id": strand.id,
             "strand_name": strand.name,
-            "strand_link": f"{strand_url(strand.id, filters)}#{quote(strand.name)}",
+            "strand_link": f"{strand_url(strand.id, view)}#{quote(strand.name)}",
         }
         if delivery is not None and strand.id in delivery.index:
             done = delivery.loc[strand.id]
@@ -206,7 +204,7 @@ def overview_table(db: Database, filters: Filters) -> OverviewTable:
     frame = pd.DataFrame(rows, columns=list(OVERVIEW_COLUMNS)).astype(
         {"current_count": "Int64", "actions_complete": "Int64", "actions_total": "Int64"}
     )
-    current = Window.ending(filters.period, config.window_months)
+    current = Window.ending(view.period, config.window_months)
     return OverviewTable(
         rows=frame,
         current_label=current.label(),
@@ -270,7 +268,8 @@ def _capitalised(text: str) -> str:
     return text[:1].upper() + text[1:]
 
 
-def _count_text(value: Any) -> str:
+def count_text(value: Any) -> str:
+    """A count as a table cell: `incomplete` when its window is not fully covered."""
     return "incomplete" if value is None or pd.isna(value) else str(int(value))
 
 
@@ -301,8 +300,8 @@ def comparison_tables(
         table = pd.DataFrame(
             [
                 {
-                    row["comparator_label"]: _count_text(row["comparator_count"]),
-                    row["current_label"]: _count_text(row["current_count"]),
+                    row["comparator_label"]: count_text(row["comparator_count"]),
+                    row["current_label"]: count_text(row["current_count"]),
                     "Diff.": diff,
                     "% Diff.": format_pct(pct)
                     + (

@@ -37,6 +37,7 @@ import pyarrow.parquet as pq
 
 from crimeprev.aggregate import ensure_aggregates
 from crimeprev.db import Database
+from crimeprev.errors import CrimeprevError
 from crimeprev.present.charts import BLUE, HEIGHT, LABEL_AXIS, styled
 from crimeprev.store import REPOSITORY_ROOT
 
@@ -50,6 +51,8 @@ EXAMPLES_DIR = REPOSITORY_ROOT / "queries" / "examples"
 VIEWS = {
     "records": "One row per crime, incident or anti-social behaviour record (see the data "
     "model). `month` is the partition, as YYYY-MM.",
+    "record_measures": "One row per record and measure that counts it: the records view's "
+    "columns and `measure_id`. Every measure's count is read from here.",
     "measure_monthly": "Each measure's count per force, district and month (months with no "
     "record are left out).",
     "crime_type_monthly": "Records per crime type and record kind, force, district and month.",
@@ -69,11 +72,11 @@ FORBIDDEN_FUNCTIONS = frozenset(
 FORBIDDEN_PREFIXES = ("read_", "parquet_", "iceberg_", "delta_", "sqlite_", "postgres_", "mysql_")
 
 
-class QueryRefused(ValueError):
+class QueryRefused(CrimeprevError, ValueError):
     """A statement the console will not run; the message says why, in one sentence."""
 
 
-class QueryFailed(RuntimeError):
+class QueryFailed(CrimeprevError, RuntimeError):
     """A query that ran but did not finish: a DuckDB error, or the time limit."""
 
 

@@ -19,6 +19,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
+from crimeprev.errors import CrimeprevError
 from crimeprev.periods import format_month, parse_month
 from crimeprev.store import RECORD_SCHEMA, month_partition, replace_months
 
@@ -53,7 +54,7 @@ UK_BOUNDS = {
 }
 
 
-class ImportFailed(Exception):
+class ImportFailed(CrimeprevError):
     """The import cannot go ahead; the message says why and what to do. Nothing was written."""
 
 

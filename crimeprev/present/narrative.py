@@ -8,7 +8,6 @@ named as such, so that a small move is never presented as a trend.
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Any
 
 import pandas as pd
@@ -16,6 +15,7 @@ import pandas as pd
 from crimeprev.db import Database
 from crimeprev.figures.insight import insight_table
 from crimeprev.periods import Window, format_pct
+from crimeprev.view import View
 
 DIRECTION_WORDS = {"up": "higher is better", "down": "lower is better"}
 
@@ -46,11 +46,11 @@ def _join(items: list[str]) -> str:
     return "; ".join(items[:-1]) + " and " + items[-1]
 
 
-def _place_words(db: Database, district_codes: list[str] | None) -> str:
-    if district_codes is None:
-        return "across the force"
-    names = [d.name for d in db.config.districts if d.code in set(district_codes)]
-    return "in " + ", ".join(names)
+def _place_words(db: Database, view: View) -> str:
+    force = f" ({view.force})" if view.force else ""
+    if not view.has_place_filter():
+        return f"across the force{force}"
+    return f"in {view.place_label(db.config)}{force}"
 
 
 def _by_size(rows: pd.DataFrame) -> pd.DataFrame:
@@ -65,9 +65,16 @@ def _comparison_sentences(rows: pd.DataFrame, heading: str, level_pct: str) -> l
     rises = _by_size(significant[significant["diff"] > 0])
     falls = _by_size(significant[significant["diff"] < 0])
     steady = _by_size(with_pct[~with_pct["significant"].astype(bool)])
+    if tested.empty:
+        # Nothing could be tested: a count of significant changes would say nothing.
+        names = ", ".join(untested["measure_name"])
+        return [
+            f"{heading}: none of the {len(rows)} measures could be tested, as a window "
+            f"compared is incomplete in the data ({names})."
+        ]
     sentences = [
-        f"{heading}: {len(significant)} of the {len(rows)} measures changed significantly "
-        f"(exact test for two counts, {level_pct} level)."
+        f"{heading}: {len(significant)} of the {len(tested)} measures tested changed "
+        f"significantly (exact test for two counts, {level_pct} level)."
     ]
     if len(rises):
         word = "increase" if len(rises) == 1 else "increases"
@@ -93,24 +100,20 @@ def _comparison_sentences(rows: pd.DataFrame, heading: str, level_pct: str) -> l
     return sentences
 
 
-def overview_narrative(
-    db: Database,
-    period: date,
-    district_codes: list[str] | None = None,
-    force: str | None = None,
-) -> list[str]:
+def overview_narrative(db: Database, view: View) -> list[str]:
     """The summary paragraphs for the overview (and exports): significant increases and
     decreases against the year before, then against the pre-Covid baseline, with counts,
     % changes and whether each move is good news for that measure; then the caveats."""
     config = db.config
-    table = insight_table(db, period, district_codes=district_codes, force=force)
+    period = view.period
+    table = insight_table(db, view)
     if table.empty:
         return ["There are no measures with counts in the configuration, so nothing to summarise."]
     current = Window.ending(period, config.window_months)
     previous = current.shifted(-config.window_months)
     baseline = Window.ending(config.baseline_end, config.window_months)
     level_pct = f"{config.signals.significance_level:.0%}"
-    place = _place_words(db, district_codes)
+    place = _place_words(db, view)
     paragraphs = [
         " ".join(
             _comparison_sentences(

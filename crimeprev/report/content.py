@@ -8,7 +8,7 @@ figure cannot differ between them: every count comes from `insight_table`, `over
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 
 import altair as alt
@@ -32,7 +32,7 @@ from crimeprev.figures.peers import PeerSummary, peer_summary
 from crimeprev.periods import Window, add_months, month_label, month_long_label
 from crimeprev.present.charts import monthly_chart
 from crimeprev.present.narrative import overview_narrative
-from crimeprev.view import Filters
+from crimeprev.view import View
 
 Progress = Callable[[float, str], None]
 
@@ -111,7 +111,7 @@ class DeliveryContent:
 class ReportContent:
     """Everything a report shows, for one period, choice of places and choice of strands."""
 
-    filters: Filters
+    filters: View
     config: Config
     forces: list[str]
     data_to: date
@@ -210,21 +210,21 @@ def chosen_strands(config: Config, strand_ids: Sequence[str] | None) -> list[str
     return [s for s in known if s in set(strand_ids)]
 
 
-def _forces(db: Database, period: date) -> list[str]:
-    frame = record_counts(db, ["force"], start=period, end=period)
+def _forces(db: Database, view: View) -> list[str]:
+    if view.force is not None:
+        return [view.force]
+    frame = record_counts(db, ["force"], start=view.period, end=view.period)
     return [str(name) for name in frame["force"].dropna()]
 
 
-def _district_series(
-    db: Database, period: date, measure_ids: list[str], codes: list[str] | None
-) -> pd.DataFrame:
+def _district_series(db: Database, view: View, measure_ids: list[str]) -> pd.DataFrame:
     """Each measure's monthly series in each district counted, one district at a time."""
-    districts = [d for d in db.config.districts if codes is None or d.code in codes]
+    codes = view.district_codes(db.config)
+    districts = [d for d in db.config.districts_of(view.force) if codes is None or d.code in codes]
     frames = []
     for district in districts:
-        frame = insight.monthly_series(
-            db, period, CHART_MONTHS, measure_ids=measure_ids, district_codes=[district.code]
-        )
+        one = replace(view, districts=(district.slug,), lpas=())
+        frame = insight.monthly_series(db, one, CHART_MONTHS, measure_ids=measure_ids)
         frame.insert(1, "district_code", district.code)
         frame.insert(2, "district_name", district.name)
         frame.insert(3, "lpa", district.lpa)
@@ -270,7 +270,7 @@ def _delivery(db: Database, period: date, strand_ids: list[str]) -> DeliveryCont
 
 def collect(
     db: Database,
-    filters: Filters,
+    filters: View,
     strand_ids: Sequence[str] | None = None,
     progress: Progress = no_progress,
     by_district: bool = True,
@@ -279,11 +279,10 @@ def collect(
     monthly series of each district (a query per district) only when `by_district`."""
     config = db.config
     chosen = chosen_strands(config, strand_ids)
-    codes = filters.district_codes(config)
     period = filters.period
     progress(0.0, "Counting the insight figures")
-    covered = insight.covered_months(db)
-    table = insight.insight_table(db, period, district_codes=codes)
+    covered = insight.covered_months(db, filters.force)
+    table = insight.insight_table(db, filters)
     table = table[table["strand"].isin(chosen)].reset_index(drop=True)
     overview = overview_table(db, filters)
     rows = overview.rows
@@ -296,16 +295,12 @@ def collect(
         delivery_note=overview.delivery_note,
     )
     progress(0.3, "Writing the summary")
-    narrative = overview_narrative(db, period, district_codes=codes)
+    narrative = overview_narrative(db, filters)
     progress(0.45, "Reading the monthly series")
     measure_ids = [m.id for s in chosen for m in config.strand(s).measures]
-    series = insight.monthly_series(
-        db, period, CHART_MONTHS, measure_ids=measure_ids or None, district_codes=codes
-    )
+    series = insight.monthly_series(db, filters, CHART_MONTHS, measure_ids=measure_ids or None)
     series = series[series["measure_id"].isin(measure_ids)].reset_index(drop=True)
-    district_series = (
-        _district_series(db, period, measure_ids, codes) if by_district else pd.DataFrame()
-    )
+    district_series = _district_series(db, filters, measure_ids) if by_district else pd.DataFrame()
     progress(0.7, "Reading the delivery plan, activity and commentary")
     sections = []
     for strand_id in chosen:
@@ -325,7 +320,7 @@ def collect(
     content = ReportContent(
         filters=filters,
         config=config,
-        forces=_forces(db, period),
+        forces=_forces(db, filters),
         data_to=covered[-1],
         data_from=covered[0],
         generated_at=datetime.now().replace(microsecond=0),

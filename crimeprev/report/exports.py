@@ -8,18 +8,19 @@ from datetime import date
 from pathlib import Path
 
 from crimeprev.db import Database
+from crimeprev.errors import CrimeprevError
 from crimeprev.periods import format_month
 from crimeprev.report.content import Progress, ReportContent, collect, no_progress, scaled
 from crimeprev.report.deck import build_deck
 from crimeprev.report.html_report import build_html
 from crimeprev.report.workbook import build_workbook
-from crimeprev.view import Filters
+from crimeprev.view import View
 
 # The share of a build's progress bar spent collecting the figures (the rest is layout).
 COLLECT_SHARE = 0.2
 
 
-class UnknownFormat(ValueError):
+class UnknownFormat(CrimeprevError, ValueError):
     """A file name whose extension is not one of the formats a report is made in."""
 
 
@@ -70,7 +71,7 @@ def file_name(period: date, suffix: str) -> str:
 
 def build_report(
     db: Database,
-    filters: Filters,
+    filters: View,
     suffix: str,
     strand_ids: Sequence[str] | None = None,
     progress: Progress = no_progress,

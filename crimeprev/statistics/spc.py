@@ -27,7 +27,9 @@ from datetime import date
 import pandas as pd
 
 from crimeprev.db import Database
+from crimeprev.errors import CrimeprevError
 from crimeprev.figures.insight import monthly_series
+from crimeprev.view import View
 
 LIMIT_CONSTANT = 2.66
 RUN_LENGTH = 7
@@ -60,7 +62,7 @@ VARIATION_SYMBOLS = {COMMON_CAUSE: "⚪", IMPROVEMENT: "🔵", CONCERN: "🟠"}
 SIDE_WORDS = {HIGH: "high", LOW: "low"}
 
 
-class SpcError(ValueError):
+class SpcError(CrimeprevError, ValueError):
     """A chart that cannot be drawn as asked; the message says why."""
 
 
@@ -307,32 +309,24 @@ def table_variation(table: pd.DataFrame) -> Variation:
 
 def measure_spc(
     db: Database,
+    view: View,
     measure_id: str,
-    period: date,
     months: int = SPC_MONTHS,
-    district_codes: list[str] | None = None,
     rebase_months: tuple[date, ...] = (),
     baseline_months: int | None = None,
-    force: str | None = None,
 ) -> pd.DataFrame:
-    """A measure's XmR chart table over `months` months to `period`, in the chosen places."""
+    """A measure's XmR chart table over `months` months to the view's period, in its places."""
     measure = db.config.measure(measure_id)
-    series = monthly_series(
-        db, period, months, measure_ids=[measure_id], district_codes=district_codes, force=force
-    )
+    series = monthly_series(db, view, months, measure_ids=[measure_id])
     return spc_table(series, measure.improvement, rebase_months, baseline_months)
 
 
 def variation_by_measure(
-    db: Database,
-    period: date,
-    district_codes: list[str] | None = None,
-    months: int = SPC_MONTHS,
-    force: str | None = None,
+    db: Database, view: View, months: int = SPC_MONTHS
 ) -> dict[str, Variation | None]:
-    """Every measure's variation at `period` (its XmR chart over `months` months, limits from
-    all of them); None for a measure with too few covered months."""
-    series = monthly_series(db, period, months, district_codes=district_codes, force=force)
+    """Every measure's variation at the view's period (its XmR chart over `months` months,
+    limits from all of them); None for a measure with too few covered months."""
+    series = monthly_series(db, view, months)
     result: dict[str, Variation | None] = {}
     for measure in db.config.measures:
         mine = series[series["measure_id"] == measure.id]

@@ -33,7 +33,7 @@ from crimeprev.db import Database
 from crimeprev.figures.insight import covered_months
 from crimeprev.figures.overview import strand_url
 from crimeprev.periods import PeriodError, add_months, format_month, month_long_label
-from crimeprev.view import Filters
+from crimeprev.view import View
 
 LEVEL_MONTHS = 12
 READING = {"down": "concern", "up": "good news"}
@@ -195,7 +195,7 @@ def spike_report(
     tests["strand_name"] = [config.strand(s).name for s in tests["strand_id"]]
     tests = tests[list(SPIKE_COLUMNS)]
     tests["strand_link"] = [
-        strand_url(strand, Filters(period=month, districts=(slug,)))
+        strand_url(strand, View(period=month, districts=(slug,)))
         for strand, slug in zip(tests["strand_id"], tests["district_slug"], strict=True)
     ]
     shown = tests if district_codes is None else tests[tests["district_code"].isin(district_codes)]
