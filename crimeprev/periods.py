@@ -172,6 +172,16 @@ def format_pct(pct: float | None) -> str:
     return f"{pct:+.1f}%"
 
 
+def format_level(level: float) -> str:
+    """A probability as a percentage, as a label names a test's level: `5%`, `1%`, `0.1%`."""
+    return f"{level * 100:g}%"
+
+
+def confidence_label(significance_level: float) -> str:
+    """The confidence of an interval at a significance level, for its label: `95%`."""
+    return format_level(1 - significance_level)
+
+
 def financial_quarter_label(quarter_end_month: date) -> str:
     """A quarter as the force names it: `2022/23 Q2` for the quarter ending September 2022."""
     start_year = (

@@ -165,6 +165,8 @@ st.caption(
     f"Click a bar or a row to narrow the page to it. Current: {result.current.label()}; "
     f"compared with {result.comparison.label()}."
 )
+for note in result.notes:
+    st.warning(note, icon=":material/event_busy:")
 drill_key = "|".join(f"{s.dimension}:{s.value}" for s in state.drill) + f"|{state.dimension}"
 
 

@@ -7,7 +7,6 @@ import streamlit as st
 
 import ui
 from crimeprev.figures import explore, maps
-from crimeprev.periods import Window
 
 view = ui.current_view()
 config, period = view.config, view.filters.period
@@ -74,7 +73,7 @@ measure = config.measure(measure_id)
 figures = ui.fetch(maps.district_figures, view.filters, measure_id)
 codes = set(view.district_codes or ())
 chosen = [d.slug for d in config.districts_of(view.filters.force) if d.code in codes]
-window = Window.ending(period, config.window_months)
+window = view.filters.window(config.window_months)
 rule = maps.hotspot_rule(config, measure)
 located = ui.fetch(explore.data_coverage)["has_coordinates"]
 show_hotspots = located and st.toggle(
@@ -85,6 +84,10 @@ if located and show_hotspots != (st.query_params.get("hotspots") == "on"):
 if not located:
     st.caption("These records carry no coordinates, so there are no hotspots to show.")
 hotspots = ui.fetch(maps.hotspot_cells, view.filters, measure_id) if show_hotspots else None
+
+notes = figures["note"].dropna().unique() if len(figures) else []
+for note in notes:
+    st.warning(f"Counts left empty where a window is {note}.", icon=":material/event_busy:")
 
 shapes = None
 if drawing == "boundaries" and config.map.boundaries is not None:

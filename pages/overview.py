@@ -4,6 +4,7 @@ import streamlit as st
 
 import ui
 from crimeprev.figures.overview import overview_table, variation_legend
+from crimeprev.periods import format_level
 from crimeprev.present.narrative import overview_narrative
 
 view = ui.current_view()
@@ -60,12 +61,14 @@ st.dataframe(
         "significance_previous_year": st.column_config.TextColumn(
             "Real change (year)",
             width=110,
-            help="Whether the change against the year before passes an exact test (5% level)",
+            help="Whether the change against the year before passes an exact test "
+            f"({format_level(view.config.signals.significance_level)} level)",
         ),
         "significance_baseline": st.column_config.TextColumn(
             "Real change (baseline)",
             width=110,
-            help="Whether the change against the baseline passes an exact test (5% level)",
+            help="Whether the change against the baseline passes an exact test "
+            f"({format_level(view.config.signals.significance_level)} level)",
         ),
         "variation": st.column_config.TextColumn(
             "Variation",

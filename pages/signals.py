@@ -3,6 +3,7 @@
 import streamlit as st
 
 import ui
+from crimeprev.periods import format_level
 from crimeprev.statistics.spikes import SpikesUnavailable, spike_report
 
 NEAR_MISSES = 10
@@ -63,6 +64,7 @@ ui.data_table(
     column_order=list(COLUMNS),
 )
 
+family_level = format_level(view.config.signals.spike_family_alpha)
 with st.expander("How the spike finder works", icon=":material/help:"):
     st.markdown(
         "Each district's **expected count** for the month is its average month over the "
@@ -70,10 +72,12 @@ with st.expander("How the spike finder works", icon=":material/help:"):
         "calendar month over the preceding three years, against the force-wide average month. "
         "A count is tested against its expected count as a Poisson count: the **p-value** is "
         "the chance of a count at least this high if nothing had changed.\n\n"
-        "Every measure in every district is tested each month, so a 5% level would raise "
+        "Every measure in every district is tested each month, so a "
+        f"{family_level} level would raise "
         "about ten false alarms a month by chance alone. The threshold is therefore shared "
         "across all the tests (Bonferroni): the chance of even one false alarm in a month stays "
-        "under 5%. A count must also be at least a few records above its expected count, so a "
+        f"under {family_level}. A count must also be at least a few records above its "
+        "expected count, so a "
         "district that usually records none does not alert on two or three. Records outside "
         "the force area or without a location are not tested. The place filters only choose "
         "which alerts are listed; the threshold is the same whatever is chosen."

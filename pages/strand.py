@@ -122,7 +122,7 @@ for measure in strand.measures:
     with district_tab:
         breakdown = ui.fetch(insight.district_breakdown, view.filters, measure.id)
         if len(breakdown) and isinstance(breakdown["note"].iloc[0], str):
-            st.caption(f"Counts left empty: {breakdown['note'].iloc[0]}.")
+            st.caption(f"Counts left empty where a window is {breakdown['note'].iloc[0]}.")
         ui.chart_with_data(
             district_chart(breakdown, unit=measure.unit),
             ui.csv_name(view, f"{measure.id}-districts"),
@@ -170,6 +170,8 @@ else:
 
 st.subheader("Commentary", divider="gray")
 commentary = ui.fetch(activity.commentary, strand.id, period)
+if commentary:
+    ui.force_wide_note(view, "The lead's commentary is")
 st.markdown(
     commentary
     or f"No commentary is recorded for {strand.name.lower()} for {month_long_label(period)}."

@@ -56,7 +56,7 @@ def _expected_cells(db: Database, period: date, strand: str, codes: list[str] | 
     return [
         table.table.iloc[0].tolist()
         for measure in rows["measure"].unique()
-        for table in comparison_tables(rows, measure)
+        for table in comparison_tables(rows, measure, db.config.signals.significance_level)
     ]
 
 

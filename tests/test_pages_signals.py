@@ -107,7 +107,7 @@ def test_strand_tables_each_say_whether_the_change_is_significant(open_page: Ope
     rows = insight_table(demo_db, view_at(demo_db, SEP_22), strand_id="knife-crime")
     captions = [c.value for c in at.caption]
     for row in rows.to_dict("records"):
-        assert significance_sentence(row) in captions
+        assert significance_sentence(row, demo_db.config.signals.significance_level) in captions
     assert any(c.startswith("A significant increase (p < 0.001): 1.13 times") for c in captions)
 
 

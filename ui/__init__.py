@@ -23,6 +23,7 @@ from crimeprev.config import Config, config_fingerprint, config_for
 from crimeprev.db import Database
 from crimeprev.figures.insight import covered_months, data_forces
 from crimeprev.periods import Window, format_month, month_label, month_long_label, months_between
+from crimeprev.present import labels
 from crimeprev.report import render
 from crimeprev.store import data_dir, has_records
 from crimeprev.view import View, resolve_filters, split_values
@@ -352,8 +353,9 @@ def url_multiselect(
 
 def force_wide_note(view: Frame, what: str) -> None:
     """Say so when places are chosen but `what` is only kept for the whole force."""
-    if view.district_codes is not None:
-        st.caption(f"{what} kept for the whole force: the place filters do not change it.")
+    note = labels.force_wide_note(view.filters, view.config, what)
+    if note:
+        st.caption(note)
 
 
 def page_header(title: str, view: Frame, counts: bool = True) -> None:

@@ -21,7 +21,15 @@ from crimeprev.figures.delivery import (
     status_table,
 )
 from crimeprev.figures.insight import insight_table, monthly_series
-from crimeprev.periods import Window, add_months, format_pct, month_long_label, parse_month
+from crimeprev.periods import (
+    Window,
+    add_months,
+    confidence_label,
+    format_level,
+    format_pct,
+    month_long_label,
+    parse_month,
+)
 from crimeprev.statistics.change import format_p_value, format_rate_ratio
 from crimeprev.statistics.spc import (
     COMMON_CAUSE,
@@ -103,9 +111,10 @@ def significance_label(row: Any) -> str | None:
     return "significant ↑" if row["diff"] > 0 else "significant ↓"
 
 
-def significance_sentence(row: Any, significance_level: float = 0.05) -> str:
-    """An insight row's test in a sentence, with the p-value and the rate ratio's interval."""
-    confidence = f"{1 - significance_level:.0%}"
+def significance_sentence(row: Any, significance_level: float) -> str:
+    """An insight row's test in a sentence, with the p-value and the rate ratio's interval at
+    the configured level."""
+    confidence = confidence_label(significance_level)
     if row["significant"] is None or pd.isna(row["significant"]):
         note = row["significance_note"] if isinstance(row["significance_note"], str) else None
         return _capitalised(note or "no significance test") + "."
@@ -282,13 +291,13 @@ def variation_legend(config: Config) -> str:
         f"{VARIATION_SYMBOLS[IMPROVEMENT]} special cause, improvement · "
         f"{VARIATION_SYMBOLS[CONCERN]} special cause, concern; (high) or (low) says on which "
         f"side. Real change: whether the 12-month change passes an exact test at the "
-        f"{signals.significance_level:.0%} level. {CAUTION_MARKER} fewer than "
+        f"{format_level(signals.significance_level)} level. {CAUTION_MARKER} fewer than "
         f"{signals.small_count} records in a window: read the % change with care."
     )
 
 
 def comparison_tables(
-    insight: pd.DataFrame, measure_id: str, significance_level: float = 0.05
+    insight: pd.DataFrame, measure_id: str, significance_level: float
 ) -> list[ComparisonTable]:
     """A measure's insight rows as the report's small tables: comparator window, current
     window, Diff., % Diff. (marked when counts are small); a window the data does not cover

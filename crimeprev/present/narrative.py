@@ -14,7 +14,7 @@ import pandas as pd
 
 from crimeprev.db import Database
 from crimeprev.figures.insight import insight_table
-from crimeprev.periods import Window, format_pct
+from crimeprev.periods import Window, format_level, format_pct
 from crimeprev.view import View
 
 DIRECTION_WORDS = {"up": "higher is better", "down": "lower is better"}
@@ -112,7 +112,7 @@ def overview_narrative(db: Database, view: View) -> list[str]:
     current = Window.ending(period, config.window_months)
     previous = current.shifted(-config.window_months)
     baseline = Window.ending(config.baseline_end, config.window_months)
-    level_pct = f"{config.signals.significance_level:.0%}"
+    level_pct = format_level(config.signals.significance_level)
     place = _place_words(db, view)
     paragraphs = [
         " ".join(

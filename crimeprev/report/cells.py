@@ -4,6 +4,8 @@ with thousands separators, changes as the report prints them, values with their 
 
 from __future__ import annotations
 
+from typing import Any
+
 import pandas as pd
 
 from crimeprev.figures.overview import ACTIVITY_ONLY, format_activity_value
@@ -41,14 +43,28 @@ def overview_rows(content: ReportContent) -> list[list[str]]:
             [
                 row["strand_name"] if row["strand_id"] != previous_strand else "",
                 str(row["measure_name"]),
-                "" if activity_only or pd.isna(count) else f"{int(count):,}",
-                "" if activity_only else str(row["change_previous_year"]),
-                "" if activity_only else str(row["change_baseline"]),
+                _count_cell(row, count),
+                "" if activity_only else _text(row["change_previous_year"]),
+                "" if activity_only else _text(row["change_baseline"]),
                 delivery,
             ]
         )
         previous_strand = row["strand_id"]
     return rows
+
+
+def _count_cell(row: dict[str, Any], count: Any) -> str:
+    """A measure's 12-month count; `incomplete` when its window is not fully covered, blank
+    for a strand without a measure."""
+    if not isinstance(row["measure_id"], str):
+        return ""
+    return "incomplete" if count is None or pd.isna(count) else f"{int(count):,}"
+
+
+def _text(value: object) -> str:
+    """A cell's text; blank, never `nan`, when there is no value (a strand the data cannot
+    measure has no change)."""
+    return value if isinstance(value, str) else ""
 
 
 def delivery_rows(status: pd.DataFrame) -> list[list[str]]:

@@ -31,6 +31,7 @@ from crimeprev.figures.overview import (
 from crimeprev.figures.peers import PeerSummary, peer_summary
 from crimeprev.periods import Window, add_months, month_label, month_long_label
 from crimeprev.present.charts import monthly_chart
+from crimeprev.present.labels import force_wide_note
 from crimeprev.present.narrative import overview_narrative
 from crimeprev.view import View
 
@@ -184,6 +185,11 @@ class ReportContent:
             f"({_window_span(self.baseline_window)}).",
         ]
 
+    def force_wide_note(self, what: str) -> str | None:
+        """`what` (e.g. "The lead's commentary is") kept for the whole force, in a sentence,
+        when places narrow the report; None when they do not."""
+        return force_wide_note(self.filters, self.config, what)
+
     def source_note(self) -> str:
         """Where the figures come from, in one sentence."""
         return (
@@ -238,13 +244,14 @@ def _measure_section(
     series: pd.DataFrame,
     content_period: date,
     window_months: int,
+    significance_level: float,
 ) -> MeasureSection:
     mine = series[series["measure_id"] == measure.id].reset_index(drop=True)
     has_counts = bool(mine["count_records"].fillna(0).sum() > 0)
     return MeasureSection(
         measure=measure,
         insight=insight_rows[insight_rows["measure"] == measure.id].reset_index(drop=True),
-        comparisons=comparison_tables(insight_rows, measure.id),
+        comparisons=comparison_tables(insight_rows, measure.id, significance_level),
         series=mine,
         chart=monthly_chart(mine, content_period, window_months, unit=measure.unit),
         has_counts=has_counts,
@@ -310,7 +317,14 @@ def collect(
             StrandSection(
                 strand=strand,
                 measures=[
-                    _measure_section(m, table, series, period, config.window_months)
+                    _measure_section(
+                        m,
+                        table,
+                        series,
+                        period,
+                        config.window_months,
+                        config.signals.significance_level,
+                    )
                     for m in strand.measures
                 ],
                 activity=activity_table(metrics) if not metrics.empty else metrics,

@@ -385,11 +385,24 @@ def _panel(
     )
 
 
-def _commentary(slide: Slide, section: StrandSection, top_in: float, notes: list[str]) -> None:
+def _commentary(
+    slide: Slide,
+    section: StrandSection,
+    top_in: float,
+    notes: list[str],
+    force_wide: str | None = None,
+) -> None:
     """The lead's commentary in the band from `top_in` to the footer, at the largest size that
-    fits; when even the smallest does not, the band says so and the notes hold the words."""
+    fits; when even the smallest does not, the band says so and the notes hold the words.
+    Under a place filter the lead says the commentary is the whole force's (`force_wide`)."""
     height = BODY_BOTTOM_IN - top_in
-    lead = "Lead's commentary: "
+    lead = (
+        "Lead's commentary (force-wide): "
+        if force_wide and section.commentary
+        else ("Lead's commentary: ")
+    )
+    if force_wide and section.commentary:
+        notes.append(force_wide)
     text = section.commentary or (
         f"No commentary is recorded for {section.strand.name.lower()} for this period."
     )
@@ -643,7 +656,7 @@ def measure_notes(content: ReportContent, section: MeasureSection) -> list[str]:
         f"Counted: {measure.rule.describe()}. {section.better_when} is better.",
     ]
     if measure.proxy_note:
-        notes.append(f"Stand-in measure: {measure.proxy_note}")
+        notes.append(f"Proxy measure: {measure.proxy_note}")
     notes += content.window_notes()
     notes.append(
         f"The chart shows each month from {chart_months_label(content.period)}: blue the "
@@ -697,7 +710,13 @@ def _measure_slide(
             _text_box(slide, left, top + 0.02, width, 0.45, [note], size, MUTED)
             top += 0.45
         top += 0.15
-    _commentary(slide, section, max(BODY_TOP_IN + CHART_HEIGHT_IN, top) + 0.1, notes)
+    _commentary(
+        slide,
+        section,
+        max(BODY_TOP_IN + CHART_HEIGHT_IN, top) + 0.1,
+        notes,
+        content.force_wide_note("The lead's commentary is"),
+    )
     _set_notes(slide, notes)
 
 
@@ -733,7 +752,13 @@ def _activity_slides(deck: _Deck, section: StrandSection) -> None:
         slide = deck.slide(title, caption, page_notes)
         _table(slide, MARGIN_IN, BODY_TOP_IN, ACTIVITY_COLUMNS, page)
         if with_commentary:
-            _commentary(slide, section, bottom + 0.1, page_notes)
+            _commentary(
+                slide,
+                section,
+                bottom + 0.1,
+                page_notes,
+                content.force_wide_note("The lead's commentary is"),
+            )
         _set_notes(slide, page_notes)
 
 
@@ -742,7 +767,13 @@ def _empty_strand_slide(deck: _Deck, section: StrandSection, note: str) -> None:
     strand = section.strand
     slide = deck.slide(strand.name, f"{strand.group} · lead: {strand.lead_role}", notes)
     _panel(slide, MARGIN_IN, BODY_TOP_IN, CONTENT_WIDTH_IN, 2.6, note)
-    _commentary(slide, section, BODY_TOP_IN + 2.8, notes)
+    _commentary(
+        slide,
+        section,
+        BODY_TOP_IN + 2.8,
+        notes,
+        deck.content.force_wide_note("The lead's commentary is"),
+    )
     _set_notes(slide, notes)
 
 

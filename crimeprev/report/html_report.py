@@ -173,6 +173,8 @@ def _measure(content: ReportContent, section: MeasureSection, svg: bytes | None)
         f'<p class="meta">{escape(measure.definition)} '
         f"{escape(BETTER_WHEN[measure.improvement])} is better.</p>",
     ]
+    if measure.proxy_note:
+        parts.append(f'<p class="note proxy">Proxy measure: {escape(measure.proxy_note)}</p>')
     if svg is not None:
         parts.append(
             "<figure>"
@@ -227,7 +229,11 @@ def _strand(content: ReportContent, section: StrandSection, svgs: dict[str, byte
         )
         parts.append('<p class="note">Force-wide; not changed by the place filters.</p>')
     commentary = section.commentary or "No commentary is recorded for this period."
-    parts.append(f"<h3>Lead's commentary</h3><blockquote>{escape(commentary)}</blockquote>")
+    parts.append("<h3>Lead's commentary</h3>")
+    note = content.force_wide_note("The lead's commentary is")
+    if note and section.commentary:
+        parts.append(f'<p class="note force-wide">{escape(note)}</p>')
+    parts.append(f"<blockquote>{escape(commentary)}</blockquote>")
     parts.append("</section>")
     return "".join(parts)
 

@@ -261,7 +261,16 @@ def sheets(content: ReportContent) -> list[Sheet]:
             plan.actions if plan.actions is not None else no_plan,
         ),
         Sheet("Activity", "Operational results (force-wide)", activity),
-        Sheet("Commentary", "The strand leads' commentary", commentary),
+        Sheet(
+            "Commentary",
+            "The strand leads' commentary"
+            + (
+                " (force-wide: the place filters do not change it)"
+                if content.filters.has_place_filter()
+                else ""
+            ),
+            commentary,
+        ),
         Sheet("Measures", "What each measure counts", measures),
     ]
 
