@@ -16,6 +16,7 @@ from crimeprev.figures.explore import (
 )
 from crimeprev.figures.insight import covered_months
 from crimeprev.periods import month_label
+from crimeprev.present import explore_charts
 
 view = ui.current_view()
 config, period = view.config, view.filters.period
@@ -180,7 +181,7 @@ if result.breakdown.empty:
     st.info("No record matches this selection in either period.", icon=":material/info:")
 else:
     event = st.altair_chart(
-        explore.breakdown_chart(result, state.dimension, unit),
+        explore_charts.breakdown_chart(result, state.dimension, unit),
         width="stretch",
         on_select="rerun",
         selection_mode="pick",
@@ -211,7 +212,9 @@ if rows:
 ui.download(result.pivot, ui.csv_name(view, "explore"))
 
 st.subheader(f"By {GRANULARITIES[state.granularity].lower()}", divider="gray")
-ui.chart_with_data(explore.timeline_chart(result, unit), ui.csv_name(view, "explore-timeline"))
+ui.chart_with_data(
+    explore_charts.timeline_chart(result, unit), ui.csv_name(view, "explore-timeline")
+)
 st.page_link(
     "pages/sql.py",
     label="Check these figures in SQL",

@@ -7,6 +7,7 @@ import streamlit as st
 
 import ui
 from crimeprev.figures import explore, maps
+from crimeprev.present import map_charts
 
 view = ui.current_view()
 config, period = view.config, view.filters.period
@@ -97,9 +98,9 @@ if drawing == "boundaries" and config.map.boundaries is not None:
     except maps.BoundaryError as error:
         st.warning(f"{error} Drawing tiles instead.", icon=":material/warning:")
 if shapes is not None:
-    chart = maps.choropleth_chart(figures, shapes, metric, measure, chosen, hotspots)
+    chart = map_charts.choropleth_chart(figures, shapes, metric, measure, chosen, hotspots)
 else:
-    chart = maps.tile_map_chart(figures, metric, measure, chosen)
+    chart = map_charts.tile_map_chart(figures, metric, measure, chosen)
 
 event = st.altair_chart(
     chart, on_select="rerun", selection_mode="district", key=f"map_{','.join(chosen)}"
@@ -123,7 +124,7 @@ if show_hotspots:
     if hotspots is None or hotspots.empty:
         st.info("No cell has enough located records to show.", icon=":material/info:")
     elif shapes is None:
-        st.altair_chart(maps.hotspot_chart(hotspots), width="content")
+        st.altair_chart(map_charts.hotspot_chart(hotspots), width="content")
 
 st.subheader("Districts", divider="gray")
 shown = figures if not chosen else figures[figures["district_slug"].isin(chosen)]

@@ -21,6 +21,7 @@ from crimeprev.figures.explore import DrillStep, ExploreState, bucket_of, read_s
 from crimeprev.figures.insight import covered_months
 from crimeprev.figures.sqlconsole import SqlConsole
 from crimeprev.periods import Window, change
+from crimeprev.present import explore_charts
 from crimeprev.store import DATA_DIR_VARIABLE, REPOSITORY_ROOT
 
 SEP_22 = date(2022, 9, 1)
@@ -367,7 +368,7 @@ def test_a_chart_click_is_read_from_the_selection_state():
 def test_the_breakdown_chart_selects_by_value_and_draws_both_periods(demo_db: Database):
     state = ExploreState(measure_ids=("knife-crime",))
     result = explore.explore(demo_db, view_at(demo_db, SEP_22), state=state)
-    spec = explore.breakdown_chart(result, "district", "crimes").to_dict()
+    spec = explore_charts.breakdown_chart(result, "district", "crimes").to_dict()
     assert spec["params"][0]["name"] == "pick"
     assert spec["params"][0]["select"]["fields"] == ["dimension_value"]
     assert len(result.breakdown) == 2 * min(explore.CHART_MAX_BARS, len(result.pivot) - 1)

@@ -18,6 +18,7 @@ from crimeprev.db import Database
 from crimeprev.figures import maps
 from crimeprev.figures.insight import district_breakdown
 from crimeprev.periods import Window, format_pct
+from crimeprev.present import map_charts
 from crimeprev.store import DATA_DIR_VARIABLE, REPOSITORY_ROOT
 
 SEP_22 = date(2022, 9, 1)
@@ -156,7 +157,7 @@ def test_district_figures_match_the_breakdown_and_carry_rates(demo_db: Database)
 def test_the_tile_map_draws_every_district_and_selects_by_slug(demo_db: Database):
     figures = maps.district_figures(demo_db, view_at(demo_db, SEP_22), measure_id="knife-crime")
     measure = demo_db.config.measure("knife-crime")
-    spec = maps.tile_map_chart(figures, "pct_change", measure, ["basildon"]).to_dict()
+    spec = map_charts.tile_map_chart(figures, "pct_change", measure, ["basildon"]).to_dict()
     data = next(iter(spec["datasets"].values()))
     assert sorted(row["district_name"] for row in data) == sorted(
         d.name for d in demo_db.config.force_districts
@@ -273,7 +274,7 @@ def test_the_choropleth_carries_every_district_shape_and_value(topojson: Path, d
     settings = MapSettings(boundaries=topojson, topojson_object="lad")
     shapes, _ = maps.load_boundaries(settings, list(figures["district_code"]))
     measure = demo_db.config.measure("knife-crime")
-    spec = maps.choropleth_chart(figures, shapes, "rate_per_1000", measure).to_dict()
+    spec = map_charts.choropleth_chart(figures, shapes, "rate_per_1000", measure).to_dict()
     data = spec["layer"][0].get("data") or spec["data"]
     features = spec["datasets"][data["name"]]
     assert len(features) == 14

@@ -14,7 +14,6 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date
 
-import altair as alt
 import pandas as pd
 
 from crimeprev.config import Config
@@ -31,7 +30,6 @@ from crimeprev.periods import (
     months_in_words,
     parse_month,
 )
-from crimeprev.present.charts import BLUE, HEIGHT, LABEL_AXIS, LEGEND, ORANGE, styled
 from crimeprev.view import View, find_district, split_values
 
 # Breakdown dimension -> how it is named on the page.
@@ -553,7 +551,8 @@ def _plural(count: int, word: str) -> str:
     return f"{count} {word}" if count == 1 else f"{count} {word}s"
 
 
-def _window_label(kind: str, window: Window) -> str:
+def window_label(kind: str, window: Window) -> str:
+    """How a chart's legend names a period: `Current: Oct 21 to Sep 22`."""
     name = "Current" if kind == CURRENT else "Comparison"
     return f"{name}: {month_label(window.start)} to {month_label(window.end)}"
 
@@ -572,7 +571,7 @@ def _breakdown_frame(body: pd.DataFrame, current: Window, comparison: Window) ->
                 {
                     "dimension_value": row["dimension_value"],
                     "window": kind,
-                    "window_label": _window_label(kind, window),
+                    "window_label": window_label(kind, window),
                     "count_records": int(count),
                     "pct_change": None if pd.isna(row["pct_change"]) else row["pct_change"],
                 }
@@ -606,7 +605,7 @@ def _timeline_frame(
                 # An incomplete bucket is left empty: no bar, rather than a partial one.
                 "count_records": sum(cell.get((v, label), 0) for v in values) if complete else None,
                 "is_complete": complete,
-                "window_label": _window_label(kind, current if kind == CURRENT else comparison),
+                "window_label": window_label(kind, current if kind == CURRENT else comparison),
                 "count_months": len(in_bucket),
             }
         )
@@ -622,71 +621,6 @@ def _timeline_frame(
         ],
     ).astype({"count_records": "Int64"})
     return frame.sort_values("bucket_start").reset_index(drop=True)
-
-
-def breakdown_chart(exploration: Exploration, dimension: str, unit: str) -> alt.Chart:
-    """Bars for each breakdown value, comparison beside current; a click on a bar selects
-    its value (the selection parameter `pick`, field `dimension_value`)."""
-    frame = exploration.breakdown
-    pick = alt.selection_point(name="pick", fields=["dimension_value"], on="click")
-    order = list(dict.fromkeys(frame["dimension_value"]))
-    labels = [
-        _window_label(COMPARISON, exploration.comparison),
-        _window_label(CURRENT, exploration.current),
-    ]
-    chart: alt.Chart = (
-        alt.Chart(frame)
-        .mark_bar()
-        .encode(
-            y=alt.Y("dimension_value:N", title=None, sort=order, axis=LABEL_AXIS),
-            yOffset=alt.YOffset("window_label:N", sort=labels),
-            x=alt.X("count_records:Q", title=unit.capitalize()),
-            color=alt.Color(
-                "window_label:N",
-                scale=alt.Scale(domain=labels, range=[ORANGE, BLUE]),
-                legend=LEGEND,
-            ),
-            opacity=alt.condition(pick, alt.value(1.0), alt.value(0.35)),
-            tooltip=[
-                alt.Tooltip("dimension_value:N", title=DIMENSION_LABELS[dimension]),
-                alt.Tooltip("window_label:N", title="Period"),
-                alt.Tooltip("count_records:Q", title=unit.capitalize(), format=","),
-                alt.Tooltip("pct_change:Q", title="% change", format="+.1f"),
-            ],
-        )
-        .add_params(pick)
-        .properties(height=max(HEIGHT, 34 * len(order)))
-    )
-    return styled(chart)
-
-
-def timeline_chart(exploration: Exploration, unit: str) -> alt.Chart:
-    """The selected records bucket by bucket across both periods, coloured by period."""
-    frame = exploration.timeline
-    labels = [
-        _window_label(COMPARISON, exploration.comparison),
-        _window_label(CURRENT, exploration.current),
-    ]
-    chart: alt.Chart = (
-        alt.Chart(frame)
-        .mark_bar()
-        .encode(
-            x=alt.X("bucket_label:N", title=None, sort=list(frame["bucket_label"])),
-            y=alt.Y("count_records:Q", title=unit.capitalize()),
-            color=alt.Color(
-                "window_label:N",
-                scale=alt.Scale(domain=labels, range=[ORANGE, BLUE]),
-                legend=LEGEND,
-            ),
-            tooltip=[
-                alt.Tooltip("bucket_label:N", title="Period"),
-                alt.Tooltip("count_records:Q", title=unit.capitalize(), format=","),
-                alt.Tooltip("count_months:Q", title="Months counted"),
-            ],
-        )
-        .properties(height=HEIGHT)
-    )
-    return styled(chart)
 
 
 def picked_value(selection: Mapping[str, object] | None) -> str | None:

@@ -17,7 +17,6 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-import altair as alt
 import pandas as pd
 
 from crimeprev.config import Config, District, MapSettings, Measure
@@ -25,13 +24,9 @@ from crimeprev.db import Database
 from crimeprev.errors import CrimeprevError
 from crimeprev.figures.insight import district_breakdown
 from crimeprev.periods import format_month
-from crimeprev.present.charts import styled
 from crimeprev.view import View
 
 METRICS = {"pct_change": "% change", "rate_per_1000": "Rate per 1,000 residents"}
-TILE_SIZE_PX = 92
-SHAPE_WIDTH_PX = 640
-SHAPE_HEIGHT_PX = 480
 
 
 class BoundaryError(CrimeprevError, ValueError):
@@ -152,92 +147,6 @@ DISTRICT_FIGURE_COLUMNS = [
 
 def _count(value: Any) -> int | None:
     return None if value is None or pd.isna(value) else int(value)
-
-
-def _colour(metric: str, measure: Measure) -> alt.Color:
-    if metric == "pct_change":
-        # Red where the change is bad news for this measure, blue where it is good news.
-        scale = alt.Scale(scheme="redblue", domainMid=0, reverse=measure.improvement == "down")
-    else:
-        scale = alt.Scale(scheme="blues", zero=True)
-    return alt.Color(
-        f"{metric}:Q", title=METRICS[metric], scale=scale, legend=alt.Legend(orient="bottom")
-    )
-
-
-def _tooltip() -> list[alt.Tooltip]:
-    return [
-        alt.Tooltip("district_name:N", title="District"),
-        alt.Tooltip("lpa:N", title="LPA"),
-        alt.Tooltip("current_count:Q", title="12 months to period", format=","),
-        alt.Tooltip("previous_count:Q", title="12 months before", format=","),
-        alt.Tooltip("pct_change:Q", title="% change", format="+.1f"),
-        alt.Tooltip("rate_per_1000:Q", title="Per 1,000 residents", format=".2f"),
-    ]
-
-
-def _value_text(frame: pd.DataFrame, metric: str) -> list[str]:
-    texts = []
-    for value in frame[metric]:
-        if pd.isna(value):
-            texts.append("–")
-        elif metric == "pct_change":
-            texts.append(f"{value:+.1f}%")
-        else:
-            texts.append(f"{value:.2f}")
-    return texts
-
-
-def _district_pick() -> Any:
-    return alt.selection_point(name="district", fields=["district_slug"], on="click")
-
-
-def tile_map_chart(
-    figures: pd.DataFrame, metric: str, measure: Measure, chosen_slugs: Sequence[str] = ()
-) -> alt.LayerChart:
-    """Square tiles, one per district, coloured by the metric and labelled with the district's
-    name and value; a click selects the district (parameter `district`, field
-    `district_slug`). Districts not among `chosen_slugs` are faded when some are chosen."""
-    frame = figures.assign(
-        short_name=[n if len(n) <= 14 else n.split("-")[0][:14] for n in figures["district_name"]],
-        value_text=_value_text(figures, metric),
-        is_chosen=[not chosen_slugs or s in chosen_slugs for s in figures["district_slug"]],
-    )
-    pick = _district_pick()
-    rows = int(frame["tile_row"].max()) + 1
-    columns = int(frame["tile_col"].max()) + 1
-    x = alt.X("tile_col:O", axis=None, scale=alt.Scale(domain=list(range(columns))))
-    y = alt.Y("tile_row:O", axis=None, scale=alt.Scale(domain=list(range(rows))))
-    tiles = (
-        alt.Chart()
-        .mark_rect(cornerRadius=4, stroke="white", strokeWidth=3)
-        .encode(
-            x=x,
-            y=y,
-            color=_colour(metric, measure),
-            opacity=alt.condition("datum.is_chosen", alt.value(1.0), alt.value(0.3)),
-            tooltip=_tooltip(),
-        )
-        .add_params(pick)
-    )
-    names = (
-        alt.Chart()
-        .mark_text(dy=-9, fontSize=11, fontWeight="bold")
-        .encode(x=x, y=y, text="short_name:N", tooltip=_tooltip())
-    )
-    values = (
-        alt.Chart()
-        .mark_text(dy=9, fontSize=11)
-        .encode(x=x, y=y, text="value_text:N", tooltip=_tooltip())
-    )
-    return styled(
-        alt.LayerChart(
-            layer=[tiles, names, values],
-            data=frame,
-            width=alt.Step(TILE_SIZE_PX),
-            height=alt.Step(TILE_SIZE_PX),
-        )
-    )
 
 
 def _signed_area(ring: list[list[float]]) -> float:
@@ -375,79 +284,6 @@ def load_boundaries(settings: MapSettings, codes: Sequence[str]) -> tuple[dict[s
             f"(property {settings.code_property})."
         )
     return {code: shapes[code] for code in codes}, kind
-
-
-def choropleth_chart(
-    figures: pd.DataFrame,
-    shapes: dict[str, Any],
-    metric: str,
-    measure: Measure,
-    chosen_slugs: Sequence[str] = (),
-    hotspots: pd.DataFrame | None = None,
-) -> alt.LayerChart:
-    """The districts' true shapes coloured by the metric, with the hotspot cells on top when
-    given; a click on a district selects it (parameter `district`, field `district_slug`)."""
-    features = []
-    for row in figures.to_dict("records"):
-        value = row[metric]
-        features.append(
-            {
-                "type": "Feature",
-                "geometry": shapes[row["district_code"]],
-                "properties": {},
-                **{k: (None if pd.isna(v) else v) for k, v in row.items() if k != "population"},
-                "is_chosen": not chosen_slugs or row["district_slug"] in chosen_slugs,
-                metric: None if pd.isna(value) else float(value),
-            }
-        )
-    pick = _district_pick()
-    projection = alt.Projection(type="mercator")
-    districts = (
-        alt.Chart({"values": features})
-        .mark_geoshape(stroke="white", strokeWidth=1.5)
-        .encode(
-            color=_colour(metric, measure),
-            opacity=alt.condition("datum.is_chosen", alt.value(1.0), alt.value(0.3)),
-            tooltip=_tooltip(),
-        )
-        .add_params(pick)
-    )
-    layers: list[Any] = [districts]
-    if hotspots is not None and not hotspots.empty:
-        layers.append(_hotspot_layer(hotspots))
-    return styled(
-        alt.LayerChart(
-            layer=layers, width=SHAPE_WIDTH_PX, height=SHAPE_HEIGHT_PX, projection=projection
-        )
-    )
-
-
-def _hotspot_layer(hotspots: pd.DataFrame) -> alt.Chart:
-    layer: alt.Chart = (
-        alt.Chart(hotspots)
-        .mark_circle(color="#000000", opacity=0.55, stroke="white", strokeWidth=0.5)
-        .encode(
-            longitude="longitude:Q",
-            latitude="latitude:Q",
-            size=alt.Size(
-                "count_records:Q",
-                title="Records in the cell",
-                scale=alt.Scale(range=[8, 400]),
-                legend=alt.Legend(orient="bottom"),
-            ),
-            tooltip=[alt.Tooltip("count_records:Q", title="Records in the cell", format=",")],
-        )
-    )
-    return layer
-
-
-def hotspot_chart(hotspots: pd.DataFrame) -> alt.Chart:
-    """Hotspot cells on their own (no boundaries configured): circles at each cell's centre,
-    sized by its count, on a Mercator projection."""
-    chart: alt.Chart = _hotspot_layer(hotspots).properties(
-        width=SHAPE_WIDTH_PX, height=SHAPE_HEIGHT_PX, projection=alt.Projection(type="mercator")
-    )
-    return styled(chart)
 
 
 def hotspot_rule(config: Config, measure: Measure) -> HotspotRule:

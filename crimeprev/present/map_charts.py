@@ -1,0 +1,180 @@
+"""The district map's charts: tiles placed by the configuration, or the districts' true shapes,
+coloured by a measure's % change or rate per 1,000 residents, and hotspot cells on top.
+
+The figures come from `crimeprev.figures.maps`; these functions only draw them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import altair as alt
+import pandas as pd
+
+from crimeprev.config import Measure
+from crimeprev.figures.maps import METRICS
+from crimeprev.present.charts import styled
+
+TILE_SIZE_PX = 92
+SHAPE_WIDTH_PX = 640
+SHAPE_HEIGHT_PX = 480
+
+
+def _colour(metric: str, measure: Measure) -> alt.Color:
+    if metric == "pct_change":
+        # Red where the change is bad news for this measure, blue where it is good news.
+        scale = alt.Scale(scheme="redblue", domainMid=0, reverse=measure.improvement == "down")
+    else:
+        scale = alt.Scale(scheme="blues", zero=True)
+    return alt.Color(
+        f"{metric}:Q", title=METRICS[metric], scale=scale, legend=alt.Legend(orient="bottom")
+    )
+
+
+def _tooltip() -> list[alt.Tooltip]:
+    return [
+        alt.Tooltip("district_name:N", title="District"),
+        alt.Tooltip("lpa:N", title="LPA"),
+        alt.Tooltip("current_count:Q", title="12 months to period", format=","),
+        alt.Tooltip("previous_count:Q", title="12 months before", format=","),
+        alt.Tooltip("pct_change:Q", title="% change", format="+.1f"),
+        alt.Tooltip("rate_per_1000:Q", title="Per 1,000 residents", format=".2f"),
+    ]
+
+
+def _value_text(frame: pd.DataFrame, metric: str) -> list[str]:
+    texts = []
+    for value in frame[metric]:
+        if pd.isna(value):
+            texts.append("–")
+        elif metric == "pct_change":
+            texts.append(f"{value:+.1f}%")
+        else:
+            texts.append(f"{value:.2f}")
+    return texts
+
+
+def _district_pick() -> Any:
+    return alt.selection_point(name="district", fields=["district_slug"], on="click")
+
+
+def tile_map_chart(
+    figures: pd.DataFrame, metric: str, measure: Measure, chosen_slugs: Sequence[str] = ()
+) -> alt.LayerChart:
+    """Square tiles, one per district, coloured by the metric and labelled with the district's
+    name and value; a click selects the district (parameter `district`, field
+    `district_slug`). Districts not among `chosen_slugs` are faded when some are chosen."""
+    frame = figures.assign(
+        short_name=[n if len(n) <= 14 else n.split("-")[0][:14] for n in figures["district_name"]],
+        value_text=_value_text(figures, metric),
+        is_chosen=[not chosen_slugs or s in chosen_slugs for s in figures["district_slug"]],
+    )
+    pick = _district_pick()
+    rows = int(frame["tile_row"].max()) + 1
+    columns = int(frame["tile_col"].max()) + 1
+    x = alt.X("tile_col:O", axis=None, scale=alt.Scale(domain=list(range(columns))))
+    y = alt.Y("tile_row:O", axis=None, scale=alt.Scale(domain=list(range(rows))))
+    tiles = (
+        alt.Chart()
+        .mark_rect(cornerRadius=4, stroke="white", strokeWidth=3)
+        .encode(
+            x=x,
+            y=y,
+            color=_colour(metric, measure),
+            opacity=alt.condition("datum.is_chosen", alt.value(1.0), alt.value(0.3)),
+            tooltip=_tooltip(),
+        )
+        .add_params(pick)
+    )
+    names = (
+        alt.Chart()
+        .mark_text(dy=-9, fontSize=11, fontWeight="bold")
+        .encode(x=x, y=y, text="short_name:N", tooltip=_tooltip())
+    )
+    values = (
+        alt.Chart()
+        .mark_text(dy=9, fontSize=11)
+        .encode(x=x, y=y, text="value_text:N", tooltip=_tooltip())
+    )
+    return styled(
+        alt.LayerChart(
+            layer=[tiles, names, values],
+            data=frame,
+            width=alt.Step(TILE_SIZE_PX),
+            height=alt.Step(TILE_SIZE_PX),
+        )
+    )
+
+
+def choropleth_chart(
+    figures: pd.DataFrame,
+    shapes: dict[str, Any],
+    metric: str,
+    measure: Measure,
+    chosen_slugs: Sequence[str] = (),
+    hotspots: pd.DataFrame | None = None,
+) -> alt.LayerChart:
+    """The districts' true shapes coloured by the metric, with the hotspot cells on top when
+    given; a click on a district selects it (parameter `district`, field `district_slug`)."""
+    features = []
+    for row in figures.to_dict("records"):
+        value = row[metric]
+        features.append(
+            {
+                "type": "Feature",
+                "geometry": shapes[row["district_code"]],
+                "properties": {},
+                **{k: (None if pd.isna(v) else v) for k, v in row.items() if k != "population"},
+                "is_chosen": not chosen_slugs or row["district_slug"] in chosen_slugs,
+                metric: None if pd.isna(value) else float(value),
+            }
+        )
+    pick = _district_pick()
+    projection = alt.Projection(type="mercator")
+    districts = (
+        alt.Chart({"values": features})
+        .mark_geoshape(stroke="white", strokeWidth=1.5)
+        .encode(
+            color=_colour(metric, measure),
+            opacity=alt.condition("datum.is_chosen", alt.value(1.0), alt.value(0.3)),
+            tooltip=_tooltip(),
+        )
+        .add_params(pick)
+    )
+    layers: list[Any] = [districts]
+    if hotspots is not None and not hotspots.empty:
+        layers.append(_hotspot_layer(hotspots))
+    return styled(
+        alt.LayerChart(
+            layer=layers, width=SHAPE_WIDTH_PX, height=SHAPE_HEIGHT_PX, projection=projection
+        )
+    )
+
+
+def _hotspot_layer(hotspots: pd.DataFrame) -> alt.Chart:
+    layer: alt.Chart = (
+        alt.Chart(hotspots)
+        .mark_circle(color="#000000", opacity=0.55, stroke="white", strokeWidth=0.5)
+        .encode(
+            longitude="longitude:Q",
+            latitude="latitude:Q",
+            size=alt.Size(
+                "count_records:Q",
+                title="Records in the cell",
+                scale=alt.Scale(range=[8, 400]),
+                legend=alt.Legend(orient="bottom"),
+            ),
+            tooltip=[alt.Tooltip("count_records:Q", title="Records in the cell", format=",")],
+        )
+    )
+    return layer
+
+
+def hotspot_chart(hotspots: pd.DataFrame) -> alt.Chart:
+    """Hotspot cells on their own (no boundaries configured): circles at each cell's centre,
+    sized by its count, on a Mercator projection."""
+    chart: alt.Chart = _hotspot_layer(hotspots).properties(
+        width=SHAPE_WIDTH_PX, height=SHAPE_HEIGHT_PX, projection=alt.Projection(type="mercator")
+    )
+    return styled(chart)
