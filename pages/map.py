@@ -93,8 +93,8 @@ for note in notes:
 shapes = None
 if drawing == "boundaries" and config.map.boundaries is not None:
     try:
-        shapes, kind = maps.load_boundaries(config.map, list(figures["district_code"]))
-        st.caption(f"Boundaries: {Path(config.map.boundaries).name} ({kind}).")
+        shapes = maps.load_boundaries(config.map, list(figures["district_code"]))
+        st.caption(f"Boundaries: {Path(config.map.boundaries).name} ({shapes.kind}).")
     except maps.BoundaryError as error:
         st.warning(f"{error} Drawing tiles instead.", icon=":material/warning:")
 if shapes is not None:

@@ -171,82 +171,65 @@ def test_the_tile_map_draws_every_district_and_selects_by_slug(demo_db: Database
     assert format_pct(_basildon(demo_db)["pct_change"]) in texts
 
 
-def _decoded_ring_point(topology: dict, arc_index: int, point: int) -> list[float]:
-    """An arc's point computed by hand from the quantised, delta-encoded TopoJSON."""
-    scale, translate = topology["transform"]["scale"], topology["transform"]["translate"]
-    x = sum(p[0] for p in topology["arcs"][arc_index][: point + 1])
-    y = sum(p[1] for p in topology["arcs"][arc_index][: point + 1])
-    return [x * scale[0] + translate[0], y * scale[1] + translate[1]]
-
-
-def test_topojson_is_decoded_into_the_essex_districts(topojson: Path):
+def test_topojson_is_cut_down_to_the_essex_districts_for_vega_lite(topojson: Path):
+    """Vega-Lite decodes the TopoJSON itself; the map only keeps the districts it draws and
+    the arcs they use, so each kept district's arcs are the file's arcs, in the same order."""
     settings = MapSettings(boundaries=topojson, code_property="LAD13CD", topojson_object="lad")
-    shapes, kind = maps.load_boundaries(settings, _essex_codes())
-    assert kind == "TopoJSON" and set(shapes) == set(_essex_codes())
-    for code, geometry in shapes.items():
-        polygons = (
-            [geometry["coordinates"]] if geometry["type"] == "Polygon" else geometry["coordinates"]
-        )
-        for polygon in polygons:
-            for ring in polygon:
-                assert ring[0] == pytest.approx(ring[-1]), code  # closed
-                for longitude, latitude in ring:
-                    assert -0.1 < longitude < 1.4 and 51.4 < latitude < 52.1, code
-            assert maps._signed_area(polygon[0]) < 0  # outer ring clockwise, as Vega wants
-    topology = json.loads(topojson.read_text())
-    harlow = next(
-        g
-        for g in topology["objects"]["lad"]["geometries"]
-        if g["properties"]["LAD13CD"] == "E07000073"
-    )
-    first_arc = harlow["arcs"][0][0] if harlow["type"] == "Polygon" else harlow["arcs"][0][0][0]
-    by_hand = (
-        _decoded_ring_point(topology, first_arc, 0)
-        if first_arc >= 0
-        else _decoded_ring_point(topology, ~first_arc, len(topology["arcs"][~first_arc]) - 1)
-    )
-    harlow_ring = shapes["E07000073"]["coordinates"][0]
-    harlow_points = harlow_ring if shapes["E07000073"]["type"] == "Polygon" else harlow_ring[0]
-    assert any(p == pytest.approx(by_hand, abs=1e-6) for p in harlow_points)
+    boundaries = maps.load_boundaries(settings, _essex_codes())
+    assert (boundaries.kind, boundaries.feature) == ("TopoJSON", "lad")
+    cut = boundaries.data
+    kept = cut["objects"]["lad"]["geometries"]
+    assert [g["properties"]["LAD13CD"] for g in kept] == _essex_codes()
+    source = json.loads(topojson.read_text())
+    assert cut["transform"] == source["transform"]
+    originals = {g["properties"]["LAD13CD"]: g for g in source["objects"]["lad"]["geometries"]}
+
+    def flat(arcs):
+        return [arcs] if isinstance(arcs, int) else [i for part in arcs for i in flat(part)]
+
+    def points(topology, index):
+        arc = topology["arcs"][index if index >= 0 else ~index]
+        return arc if index >= 0 else ("reversed", arc)
+
+    for geometry in kept:
+        original = originals[geometry["properties"]["LAD13CD"]]
+        assert geometry["type"] == original["type"]
+        for mine, theirs in zip(flat(geometry["arcs"]), flat(original["arcs"]), strict=True):
+            assert points(cut, mine) == points(source, theirs)
+    assert len(cut["arcs"]) < len(source["arcs"]) / 5
 
 
-def _geojson_from_topojson(topojson: Path, path: Path) -> Path:
-    """A GeoJSON of the Essex districts with RFC 7946 winding (outer rings anticlockwise)."""
-    settings = MapSettings(boundaries=topojson, code_property="LAD13CD", topojson_object="lad")
-    shapes, _ = maps.load_boundaries(settings, _essex_codes())
+def _square(west: float, south: float, clockwise: bool) -> list[list[float]]:
+    ring = [[west, south], [west + 0.1, south], [west + 0.1, south + 0.1], [west, south + 0.1]]
+    ring = ring[::-1] if clockwise else ring
+    return [*ring, ring[0]]  # closed
 
-    def anticlockwise(polygon):
-        return [ring[::-1] if i == 0 else ring for i, ring in enumerate(polygon)]
 
-    features = []
-    for code, geometry in shapes.items():
-        if geometry["type"] == "Polygon":
-            coordinates = anticlockwise(geometry["coordinates"])
-        else:
-            coordinates = [anticlockwise(p) for p in geometry["coordinates"]]
-        features.append(
-            {
-                "type": "Feature",
-                "properties": {"LAD22CD": code},
-                "geometry": {"type": geometry["type"], "coordinates": coordinates},
-            }
-        )
+def test_geojson_boundaries_are_read_and_rewound(tmp_path: Path):
+    """RFC 7946 winds outer rings anticlockwise; Vega fills such a ring as the rest of the
+    globe, so they are rewound clockwise."""
+    codes = ["E07000066", "E07000071"]
+    features = [
+        {
+            "type": "Feature",
+            "properties": {"LAD22CD": code},
+            "geometry": {"type": "Polygon", "coordinates": [_square(0.4 + i, 51.5, False)]},
+        }
+        for i, code in enumerate(codes)
+    ]
+    path = tmp_path / "two.geojson"
     path.write_text(json.dumps({"type": "FeatureCollection", "features": features}))
-    return path
-
-
-def test_geojson_boundaries_are_read_and_rewound(topojson: Path, tmp_path: Path):
-    path = _geojson_from_topojson(topojson, tmp_path / "essex.geojson")
-    settings = MapSettings(boundaries=path, code_property="LAD22CD")
-    shapes, kind = maps.load_boundaries(settings, _essex_codes())
-    assert kind == "GeoJSON" and len(shapes) == 14
-    for geometry in shapes.values():
-        outer = (
-            geometry["coordinates"][0]
-            if geometry["type"] == "Polygon"
-            else geometry["coordinates"][0][0]
+    boundaries = maps.load_boundaries(MapSettings(boundaries=path, code_property="LAD22CD"), codes)
+    assert boundaries.kind == "GeoJSON"
+    drawn = boundaries.data["features"]
+    assert [f["properties"]["LAD22CD"] for f in drawn] == codes
+    for feature, index in zip(drawn, range(2), strict=True):
+        ring = feature["geometry"]["coordinates"][0]
+        twice_area = sum(
+            x0 * y1 - x1 * y0 for (x0, y0), (x1, y1) in zip(ring, ring[1:], strict=False)
         )
-        assert maps._signed_area(outer) < 0
+        assert twice_area < 0  # clockwise, x east and y north
+        assert set(map(tuple, ring)) == set(map(tuple, _square(0.4 + index, 51.5, True)))
 
 
 def test_unusable_boundary_files_say_why(topojson: Path, tmp_path: Path):
@@ -272,17 +255,23 @@ def test_unusable_boundary_files_say_why(topojson: Path, tmp_path: Path):
 def test_the_choropleth_carries_every_district_shape_and_value(topojson: Path, demo_db: Database):
     figures = maps.district_figures(demo_db, view_at(demo_db, SEP_22), measure_id="knife-crime")
     settings = MapSettings(boundaries=topojson, topojson_object="lad")
-    shapes, _ = maps.load_boundaries(settings, list(figures["district_code"]))
+    boundaries = maps.load_boundaries(settings, list(figures["district_code"]))
     measure = demo_db.config.measure("knife-crime")
-    spec = map_charts.choropleth_chart(figures, shapes, "rate_per_1000", measure).to_dict()
-    data = spec["layer"][0].get("data") or spec["data"]
-    features = spec["datasets"][data["name"]]
-    assert len(features) == 14
-    basildon = next(f for f in features if f["district_name"] == "Basildon")
+    spec = map_charts.choropleth_chart(figures, boundaries, "rate_per_1000", measure).to_dict()
+    layer = spec["layer"][0]
+    shapes = layer.get("data") or spec["data"]
+    assert shapes["format"] == {"type": "topojson", "feature": "lad"}
+    topology = spec["datasets"][shapes["name"]]
+    assert len(topology["objects"]["lad"]["geometries"]) == 14
+    lookup = layer["transform"][0]
+    assert lookup["lookup"] == "properties.LAD13CD"
+    rows = spec["datasets"][lookup["from"]["data"]["name"]]
+    assert len(rows) == 14
+    basildon = next(r for r in rows if r["district_name"] == "Basildon")
     assert basildon["rate_per_1000"] == round(
         1000 * _basildon(demo_db)["current_count"] / 188800, 2
     )
-    assert spec["layer"][0]["mark"]["type"] == "geoshape"
+    assert layer["mark"]["type"] == "geoshape"
     assert spec["params"][0]["select"]["fields"] == ["district_slug"]
 
 

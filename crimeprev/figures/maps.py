@@ -178,7 +178,19 @@ def _rewound(geometry: dict[str, Any]) -> dict[str, Any]:
     raise BoundaryError(f"A district's shape is a {geometry['type']}, not a polygon.")
 
 
-def _topojson_features(topology: dict[str, Any], object_name: str | None) -> list[dict[str, Any]]:
+@dataclass(frozen=True)
+class Boundaries:
+    """The chosen districts' shapes as Vega-Lite reads them: a TopoJSON topology cut down to
+    those districts (Vega-Lite decodes it, `feature` naming its object), or a GeoJSON
+    FeatureCollection of them; each shape's `code_property` holds its district's code."""
+
+    kind: str
+    data: dict[str, Any]
+    code_property: str
+    feature: str | None = None
+
+
+def _topology_object(topology: dict[str, Any], object_name: str | None) -> str:
     objects = topology.get("objects")
     if not isinstance(objects, dict) or not objects:
         raise BoundaryError("The TopoJSON file has no objects.")
@@ -187,103 +199,87 @@ def _topojson_features(topology: dict[str, Any], object_name: str | None) -> lis
         raise BoundaryError(
             f"The TopoJSON file has no object '{name}' (it has {', '.join(objects)})."
         )
-    transform = topology.get("transform")
-    scale, translate = (
-        (transform["scale"], transform["translate"]) if transform else ((1, 1), (0, 0))
-    )
-    arcs = []
-    for arc in topology["arcs"]:
-        x = y = 0
-        points = []
-        for position in arc:
-            if transform:
-                x, y = x + position[0], y + position[1]
-            else:
-                x, y = position[0], position[1]
-            points.append(
-                [round(x * scale[0] + translate[0], 6), round(y * scale[1] + translate[1], 6)]
-            )
-        arcs.append(points)
+    return name
 
-    def ring(indexes: list[int]) -> list[list[float]]:
-        points: list[list[float]] = []
-        for index in indexes:
-            arc = arcs[index] if index >= 0 else arcs[~index][::-1]
-            points.extend(arc if not points else arc[1:])
-        return points
 
-    features = []
-    for geometry in objects[name].get("geometries", []):
-        kind = geometry.get("type")
-        if kind == "Polygon":
-            coordinates: Any = [ring(r) for r in geometry["arcs"]]
-        elif kind == "MultiPolygon":
-            coordinates = [[ring(r) for r in polygon] for polygon in geometry["arcs"]]
-        else:
-            continue
-        features.append(
-            {
-                "type": "Feature",
-                "properties": geometry.get("properties") or {},
-                "geometry": {"type": kind, "coordinates": coordinates},
-            }
-        )
-    return features
+def _code_of(item: dict[str, Any], code_property: str) -> str | None:
+    code = (item.get("properties") or {}).get(code_property)
+    return None if code is None else str(code)
+
+
+def _topology_of(
+    topology: dict[str, Any], name: str, geometries: list[dict[str, Any]]
+) -> dict[str, Any]:
+    """The topology with only these geometries, and only the arcs they use (renumbered), so a
+    chart carries a county rather than the country. Coordinates are left as the file has them."""
+    used: dict[int, int] = {}
+
+    def renumber(arcs: Any) -> Any:
+        if isinstance(arcs, int):
+            index = arcs if arcs >= 0 else ~arcs
+            new = used.setdefault(index, len(used))
+            return new if arcs >= 0 else ~new
+        return [renumber(part) for part in arcs]
+
+    kept = [geometry | {"arcs": renumber(geometry["arcs"])} for geometry in geometries]
+    arcs = [topology["arcs"][index] for index in used]
+    cut = {key: value for key, value in topology.items() if key not in ("objects", "arcs")}
+    return cut | {
+        "objects": {name: {"type": "GeometryCollection", "geometries": kept}},
+        "arcs": arcs,
+    }
 
 
 @cache
-def _read_boundaries(
-    path: Path, modified_ns: int, code_property: str, object_name: str | None
-) -> tuple[dict[str, dict[str, Any]], str]:
+def _read_boundaries(path: Path, modified_ns: int) -> dict[str, Any]:
     try:
         raw = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
         raise BoundaryError(
             f"The boundary file {path} cannot be read as JSON ({error})."
         ) from error
-    if not isinstance(raw, dict):
-        raise BoundaryError(f"The boundary file {path} is not GeoJSON or TopoJSON.")
-    if raw.get("type") == "Topology":
-        features, kind = _topojson_features(raw, object_name), "TopoJSON"
-    elif raw.get("type") == "FeatureCollection":
-        features, kind = list(raw.get("features") or []), "GeoJSON"
-    else:
+    if not isinstance(raw, dict) or raw.get("type") not in ("Topology", "FeatureCollection"):
         raise BoundaryError(
             f"The boundary file {path} is neither a GeoJSON FeatureCollection nor a TopoJSON "
             "Topology."
         )
-    shapes = {}
-    for feature in features:
-        code = (feature.get("properties") or {}).get(code_property)
-        if code is not None and feature.get("geometry"):
-            shapes[str(code)] = _rewound(feature["geometry"])
-    if not shapes:
-        raise BoundaryError(
-            f"No shape in {path} has the property '{code_property}'; set code_property in "
-            "[map] to the property holding the district's ONS code."
-        )
-    return shapes, kind
+    return raw
 
 
-def load_boundaries(settings: MapSettings, codes: Sequence[str]) -> tuple[dict[str, Any], str]:
-    """The shapes of the districts `codes` from the configured boundary file, keyed by code,
-    and the file's kind (`GeoJSON` or `TopoJSON`). Raises `BoundaryError` when the file is
-    missing, unreadable, or lacks a district."""
+def load_boundaries(settings: MapSettings, codes: Sequence[str]) -> Boundaries:
+    """The shapes of the districts `codes` from the configured boundary file, as Vega-Lite
+    draws them. Raises `BoundaryError` when the file is missing, unreadable, or lacks a
+    district."""
     path = settings.boundaries
     if path is None:
         raise BoundaryError("No boundary file is configured ([map] boundaries).")
     if not path.is_file():
         raise BoundaryError(f"The boundary file {path} named in [map] does not exist.")
-    shapes, kind = _read_boundaries(
-        path, path.stat().st_mtime_ns, settings.code_property, settings.topojson_object
-    )
-    missing = [code for code in codes if code not in shapes]
+    raw = _read_boundaries(path, path.stat().st_mtime_ns)
+    code_property = settings.code_property
+    if raw["type"] == "Topology":
+        name = _topology_object(raw, settings.topojson_object)
+        items = list(raw["objects"][name].get("geometries") or [])
+    else:
+        name = None
+        items = [f for f in raw.get("features") or [] if f.get("geometry")]
+    by_code = {code: item for item in items if (code := _code_of(item, code_property))}
+    if not by_code:
+        raise BoundaryError(
+            f"No shape in {path} has the property '{code_property}'; set code_property in "
+            "[map] to the property holding the district's ONS code."
+        )
+    missing = [code for code in codes if code not in by_code]
     if missing:
         raise BoundaryError(
             f"The boundary file {path} has no shape for {', '.join(missing)} "
-            f"(property {settings.code_property})."
+            f"(property {code_property})."
         )
-    return {code: shapes[code] for code in codes}, kind
+    chosen = [by_code[code] for code in codes]
+    if name is not None:
+        return Boundaries("TopoJSON", _topology_of(raw, name, chosen), code_property, name)
+    features = [f | {"geometry": _rewound(f["geometry"])} for f in chosen]
+    return Boundaries("GeoJSON", {"type": "FeatureCollection", "features": features}, code_property)
 
 
 def hotspot_rule(config: Config, measure: Measure) -> HotspotRule:

@@ -13,7 +13,7 @@ import altair as alt
 import pandas as pd
 
 from crimeprev.config import Measure
-from crimeprev.figures.maps import METRICS
+from crimeprev.figures.maps import METRICS, Boundaries
 from crimeprev.present.charts import styled
 
 TILE_SIZE_PX = 92
@@ -109,31 +109,32 @@ def tile_map_chart(
 
 def choropleth_chart(
     figures: pd.DataFrame,
-    shapes: dict[str, Any],
+    boundaries: Boundaries,
     metric: str,
     measure: Measure,
     chosen_slugs: Sequence[str] = (),
     hotspots: pd.DataFrame | None = None,
 ) -> alt.LayerChart:
     """The districts' true shapes coloured by the metric, with the hotspot cells on top when
-    given; a click on a district selects it (parameter `district`, field `district_slug`)."""
-    features = []
-    for row in figures.to_dict("records"):
-        value = row[metric]
-        features.append(
-            {
-                "type": "Feature",
-                "geometry": shapes[row["district_code"]],
-                "properties": {},
-                **{k: (None if pd.isna(v) else v) for k, v in row.items() if k != "population"},
-                "is_chosen": not chosen_slugs or row["district_slug"] in chosen_slugs,
-                metric: None if pd.isna(value) else float(value),
-            }
-        )
+    given; a click on a district selects it (parameter `district`, field `district_slug`).
+    Vega-Lite reads the shapes itself (TopoJSON or GeoJSON) and looks each district's figures
+    up by its code."""
+    rows = figures.drop(columns=["population"]).assign(
+        is_chosen=[not chosen_slugs or s in chosen_slugs for s in figures["district_slug"]]
+    )
+    if boundaries.kind == "TopoJSON":
+        shape_format = {"type": "topojson", "feature": boundaries.feature}
+    else:
+        shape_format = {"type": "json", "property": "features"}
+    shapes = {"values": boundaries.data, "format": shape_format}
     pick = _district_pick()
-    projection = alt.Projection(type="mercator")
+    fields = [c for c in rows.columns if c != "district_code"]
     districts = (
-        alt.Chart({"values": features})
+        alt.Chart(shapes)
+        .transform_lookup(
+            lookup=f"properties.{boundaries.code_property}",
+            from_=alt.LookupData(data=_records(rows), key="district_code", fields=fields),
+        )
         .mark_geoshape(stroke="white", strokeWidth=1.5)
         .encode(
             color=_colour(metric, measure),
@@ -147,9 +148,21 @@ def choropleth_chart(
         layers.append(_hotspot_layer(hotspots))
     return styled(
         alt.LayerChart(
-            layer=layers, width=SHAPE_WIDTH_PX, height=SHAPE_HEIGHT_PX, projection=projection
+            layer=layers,
+            width=SHAPE_WIDTH_PX,
+            height=SHAPE_HEIGHT_PX,
+            projection=alt.Projection(type="mercator"),
         )
     )
+
+
+def _records(frame: pd.DataFrame) -> alt.InlineData:
+    """A frame as inline rows, its missing values written as nulls."""
+    rows = [
+        {key: (None if pd.isna(value) else value) for key, value in row.items()}
+        for row in frame.astype(object).to_dict("records")
+    ]
+    return alt.InlineData(values=rows)
 
 
 def _hotspot_layer(hotspots: pd.DataFrame) -> alt.Chart:
