@@ -213,4 +213,4 @@ def test_the_district_breakdown_leaves_incomplete_years_empty(imported: Path):
     )
     assert set(breakdown["district_name"]) >= {"Colchester", "Outside force area", "No location"}
     assert breakdown["current_count"].isna().all() and breakdown["diff"].isna().all()
-    assert "2018-08" in breakdown["note"].iloc[0]
+    assert "August and September 2018" in breakdown["note"].iloc[0]

@@ -511,7 +511,6 @@ KILLED_IMPORT = """
 import os, signal, sys
 from pathlib import Path
 from crimeprev.imports.records import import_records
-from builders import view_at
 import_records(Path(sys.argv[1]), [Path(sys.argv[2])], Path(sys.argv[3]),
                before_commit=lambda: os.kill(os.getpid(), signal.SIGKILL))
 """

@@ -282,11 +282,11 @@ def test_commentary_under_a_place_filter_is_labelled_force_wide(tiny_db: Databas
     """The tiny data's only commentary is rape's, for June 2022."""
     view = View(date(2022, 6, 1), districts=("colchester",))
     text = _visible_text(build_html(collect(tiny_db, view, ["rape"], by_district=False)))
-    assert "The lead's commentary is written for the whole of the force, not for Colchester" in (
+    assert "The lead's commentary is kept for the whole of the force, not for Colchester" in (
         " ".join(text.split())
     )
     whole = _visible_text(build_html(collect(tiny_db, replace(view, districts=()), ["rape"])))
-    assert "written for the whole of" not in whole
+    assert "kept for the whole of" not in whole
 
 
 def test_a_summary_that_could_test_nothing_says_so(tiny_db: Database) -> None:

@@ -14,6 +14,6 @@ def force_wide_note(view: View, config: Config, what: str) -> str | None:
         return None
     force = view.force or "the force"
     return (
-        f"{what} written for the whole of {force}, not for {view.place_label(config)}: the "
+        f"{what} kept for the whole of {force}, not for {view.place_label(config)}: the "
         "place filters do not change it."
     )

@@ -226,7 +226,11 @@ def _forces(db: Database, view: View) -> list[str]:
 def _district_series(db: Database, view: View, measure_ids: list[str]) -> pd.DataFrame:
     """Each measure's monthly series in each district counted, one district at a time."""
     codes = view.district_codes(db.config)
-    districts = [d for d in db.config.districts_of(view.force) if codes is None or d.code in codes]
+    districts = [
+        d
+        for d in db.config.districts
+        if d.belongs_to(view.force) and (codes is None or d.code in codes)
+    ]
     frames = []
     for district in districts:
         one = replace(view, districts=(district.slug,), lpas=())
