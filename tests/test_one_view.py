@@ -392,3 +392,43 @@ def test_labels_follow_the_configured_significance_level(tiny_root: Path, tmp_pa
 
 def test_the_tiny_data_lacks_the_month_these_tests_rely_on(tiny_root: Path) -> None:
     assert not (tiny_root / "records" / f"month={format_month(MISSING_MONTH)}").exists()
+
+
+def test_the_cli_accepts_a_month_inside_a_gap_as_the_dashboard_does(
+    tiny_root: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    status = main(
+        ["--data-dir", str(tiny_root), "insight", "--period", "2021-09", "--format", "json"]
+    )
+    rows = json.loads(capsys.readouterr().out)
+    assert status == 0
+    assert not any(row["complete"] for row in rows)
+    assert all(row["current_count"] is None for row in rows)
+    assert all("September 2021" in row["note"] for row in rows)
+
+
+def test_the_reports_workbook_from_the_cli_counts_the_force(
+    scaled_root: Path, synthetic_knife: pd.DataFrame, tmp_path: Path
+) -> None:
+    out = tmp_path / "knife.xlsx"
+    status = main(
+        [
+            "--data-dir",
+            str(scaled_root),
+            "report",
+            "--period",
+            "2022-09",
+            "--strand",
+            "knife-crime",
+            "--force",
+            SYNTHETIC,
+            "--out",
+            str(out),
+        ]
+    )
+    assert status == 0
+    sheet = pd.read_excel(out, sheet_name="Insight", header=None)
+    header = sheet.index[sheet[0] == "strand"][0]
+    table = pd.read_excel(out, sheet_name="Insight", header=header)
+    row = table[(table["measure"] == "knife-crime") & (table["comparison"] == "previous_year")]
+    assert int(row["current_count"].iloc[0]) == len(in_window(synthetic_knife, CURRENT))

@@ -82,9 +82,11 @@ def view_of(db: Database, args: argparse.Namespace) -> View:
 
 
 def checked_period(db: Database, text: str, force: str | None = None) -> Any:
+    """The month given, when it lies between the first and last the data covers: the months
+    the dashboard offers. A month inside a gap is accepted; its windows read incomplete."""
     period = parse_month(text)
     covered = insight.covered_months(db, force)
-    if period not in covered:
+    if not covered[0] <= period <= covered[-1]:
         raise UsageError(
             f"There is no data for {text}: the data covers {covered[0]:%Y-%m} to "
             f"{covered[-1]:%Y-%m}."
