@@ -440,8 +440,13 @@ def explore(db: Database, view: View, state: ExploreState) -> Exploration:
     buckets = {m: bucket_of(m, state.granularity) for m in months}
     bucket_labels = list(dict.fromkeys(label for _, label in sorted(buckets.values())))
     chosen_months = set(months)
+    # Months of the chosen periods the data lacks; months outside the periods count as cut.
     bucket_missing = {
-        label: [m for m in bucket_months(start, state.granularity) if m not in covered]
+        label: [
+            m
+            for m in bucket_months(start, state.granularity)
+            if m in chosen_months and m not in covered
+        ]
         for start, label in buckets.values()
     }
     bucket_partial = {
