@@ -97,7 +97,7 @@ ui.chart_with_data(
 )
 
 st.subheader("Our records beside the published counts", divider="gray")
-check = ui.fetch(peers.reconciliation, offence)
+check = ui.fetch(peers.reconciliation, offence, force=view.filters.force)
 if check.frame is None:
     st.info(check.reason or "", icon=":material/info:")
 else:

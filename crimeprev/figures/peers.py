@@ -508,9 +508,10 @@ def force_shapes(db: Database, area: str | None = None) -> list[dict[str, Any]] 
         code = feature["properties"]["area_code"]
         names.setdefault(code, feature["properties"].get("area_name") or code)
     codes = [feature["properties"]["area_code"] for feature in features]
-    shapes, _ = load_boundaries(MapSettings(boundaries=path, code_property="area_code"), codes)
+    boundaries = load_boundaries(MapSettings(boundaries=path, code_property="area_code"), codes)
     shown = []
-    for code, geometry in shapes.items():
+    for feature in boundaries.data["features"]:
+        code, geometry = feature["properties"]["area_code"], feature["geometry"]
         name = str(names[code])
         role = (
             "This force"
