@@ -17,7 +17,7 @@ from crimeprev.db import Database
 from crimeprev.report import render
 from crimeprev.report.content import collect
 from crimeprev.report.deck import build_deck
-from crimeprev.view import Filters
+from crimeprev.view import View
 
 SEP_22 = date(2022, 9, 1)
 # The forces of England and Wales a national extract names, as the 50-million-record demo does.
@@ -53,7 +53,7 @@ FORCES = [
 
 @pytest.fixture(scope="module")
 def content(demo_db: Database):
-    return collect(demo_db, Filters(SEP_22))
+    return collect(demo_db, View(SEP_22))
 
 
 def test_a_deck_over_23_forces_saves_and_names_them_all_on_its_title_slide(content):
