@@ -193,16 +193,17 @@ def test_a_browser_session_through_nginx_sticks_to_one_worker(
 
 PRELOAD_CHILD = r"""
 import json, sys
-import ui
+import ui.cached
 import ui.serve
+from crimeprev.store import data_dir
 opened = []
-real = ui.open_database
-ui.open_database = lambda root: opened.append(str(root)) or real(root)
+real = ui.cached.open_database
+ui.cached.open_database = lambda root: opened.append(str(root)) or real(root)
 steps = ui.serve.preload()
 by_preload = list(opened)
 heavy = ["pandas", "altair", "scipy.stats", "duckdb", "pyarrow", "crimeprev.figures.explore"]
-root = ui.data_dir()
-ui._database(str(root), ui.data_version(root))  # what the first session's frame asks for
+root = data_dir()
+ui.cached.database_for(str(root), ui.cached.data_version(root))  # the first session's frame
 imported = [m for m in heavy if m in sys.modules]
 print(json.dumps({"by_preload": by_preload, "opened": opened, "imported": imported}))
 """

@@ -5,7 +5,8 @@ answers once the process is ready for them.
     python -m ui.serve [streamlit run options...]      # what `make run` and `make serve` use
 
 A session's script runs in the same process, so the modules imported here and the database
-`ui._database` opens here (a `st.cache_resource`, process-wide) are the ones its first run finds.
+`ui.cached.database_for` opens here (a `st.cache_resource`, process-wide) are the ones its
+first run finds.
 The server is then started through Streamlit's own command line, as `streamlit run app.py`.
 """
 
@@ -72,8 +73,9 @@ def _outside_a_session() -> Iterator[None]:
 
 def preload() -> dict[str, float]:
     """Import what the pages use and open the data folder's database; seconds per step."""
-    import ui
     from crimeprev.figures.insight import covered_months, data_forces
+    from crimeprev.store import data_dir, has_records
+    from ui import cached
 
     seconds: dict[str, float] = {}
     started = time.perf_counter()
@@ -82,10 +84,10 @@ def preload() -> dict[str, float]:
         _warm_altair()
         seconds["modules"] = time.perf_counter() - started
         started = time.perf_counter()
-        root = ui.data_dir()
-        if ui.has_records(root):
+        root = data_dir()
+        if has_records(root):
             try:
-                db = ui._database(str(root), ui.data_version(root))
+                db = cached.database_for(str(root), cached.data_version(root))
                 # The frame's first queries: they read the files' metadata into DuckDB's cache.
                 covered_months(db)
                 data_forces(db)
