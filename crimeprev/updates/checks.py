@@ -23,6 +23,7 @@ from crimeprev.db import Database
 from crimeprev.figures.insight import insight_table
 from crimeprev.periods import format_pct, parse_month
 from crimeprev.updates.content import Action
+from crimeprev.view import View
 
 Verdict = Literal["agrees", "differs", "wrong direction", "not checked"]
 
@@ -257,7 +258,12 @@ def check_commentary(
     period = parse_month(quarter)
     if not text or not strand.measures:
         return []
-    figures = _figures(insight_table(db, period, strand_id, district_codes))
+    slugs = tuple(
+        d.slug
+        for d in db.config.districts
+        if district_codes is not None and d.code in district_codes
+    )
+    figures = _figures(insight_table(db, View(period, districts=slugs), strand_id))
     findings: list[Finding] = []
     for sentence in SENTENCE.split(" ".join(text.split())):
         sentence_measure: Measure | None = None
