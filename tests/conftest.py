@@ -19,8 +19,9 @@ REFERENCE = SHARED / "reference"
 RAW = SHARED / "data" / "raw"
 CHROMIUM = Path("/usr/bin/chromium")
 
-# The browser fixtures (`server`, `browser`, `page`) and `serve_dashboard` live there.
-pytest_plugins = ["browser_support"]
+# The browser fixtures (`server`, `browser`, `page`) and `serve_dashboard` live in
+# browser_support; the four data folders the cross-surface tests run over live in folders.
+pytest_plugins = ["browser_support", "folders"]
 
 
 @pytest.fixture(scope="session")
