@@ -31,6 +31,12 @@ PAGES = {
     "report": None,
     "data": None,
 }
+# (folder, page): the finding that makes the visit fail today; strict, so a fix makes it fail
+# until it is removed from here.
+KNOWN = {
+    ("gapped", "map"): "F4: the map raises TypeError on an incomplete window",
+    ("police-uk", "map"): "F4: the map raises TypeError on an incomplete window",
+}
 NAN = re.compile(r"\bnan\b", re.IGNORECASE)
 PAGE_TIMEOUT_MS = 60_000
 
@@ -56,8 +62,11 @@ def _settled(page: Page) -> None:
 
 @pytest.mark.parametrize("path", list(PAGES))
 def test_every_page_opens_without_an_error_or_nan(
-    folder_server: str, page: Page, path: str
+    folder_server: str, page: Page, path: str, request: pytest.FixtureRequest
 ) -> None:
+    folder = request.node.callspec.params["folder_server"]
+    if (folder, path) in KNOWN:
+        request.applymarker(pytest.mark.xfail(strict=True, reason=KNOWN[(folder, path)]))
     page.goto(f"{folder_server}/{path}")
     _settled(page)
     main = page.get_by_test_id("stMain")

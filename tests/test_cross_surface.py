@@ -431,6 +431,7 @@ F7 = "F7: the CLI refuses a period inside a gap that the dashboard offers and sh
 F8 = "F8: a real-data report prints 'nan' for the strands the data cannot measure"
 KNOWN: dict[tuple[str, str], str] = {
     ("cli", "gapped"): F7,
+    ("cli", "police-uk"): F7,
     ("cli", "scaled"): F1,
     ("explore", "demo"): F2,
     ("explore", "gapped"): F2,
