@@ -24,6 +24,14 @@ CHROMIUM = Path("/usr/bin/chromium")
 pytest_plugins = ["browser_support", "folders"]
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers",
+        "cross_surface: the same figure checked on every surface over four data folders "
+        "(a few minutes; `-m 'not cross_surface'` leaves it out while working)",
+    )
+
+
 @pytest.fixture(scope="session")
 def demo_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A data folder holding the demo extract, written once per test session."""

@@ -59,11 +59,11 @@ def demo_folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="session")
-def gapped_folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
+def gapped_folder(tmp_path_factory: pytest.TempPathFactory, demo_folder: Path) -> Path:
     """The demo extract with the months of GAP_MONTHS taken out, the monthly tables rebuilt for
     those months as an import rebuilds the months it touched."""
-    root = tmp_path_factory.mktemp("folder-gapped")
-    _crimeprev(root, "demo")
+    root = tmp_path_factory.mktemp("folder-gapped") / "data"
+    shutil.copytree(demo_folder, root)
     for month in GAP_MONTHS:
         shutil.rmtree(month_partition(root, month))
     build_aggregates(root, months=list(GAP_MONTHS))
