@@ -20,8 +20,17 @@ RAW = SHARED / "data" / "raw"
 CHROMIUM = Path("/usr/bin/chromium")
 
 # The browser fixtures (`server`, `browser`, `page`) and `serve_dashboard` live in
-# browser_support; the PostgreSQL server (`postgres_server`, `store_url`) in postgres_support.
-pytest_plugins = ["browser_support", "postgres_support"]
+# browser_support; the PostgreSQL server (`postgres_server`, `store_url`) in postgres_support;
+# the four data folders the cross-surface tests run over in folders.
+pytest_plugins = ["browser_support", "postgres_support", "folders"]
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers",
+        "cross_surface: the same figure checked on every surface over four data folders "
+        "(a few minutes; `-m 'not cross_surface'` leaves it out while working)",
+    )
 
 
 @pytest.fixture(scope="session")
