@@ -5,6 +5,7 @@ import streamlit as st
 import ui
 from crimeprev.figures.overview import overview_table, variation_legend
 from crimeprev.present.narrative import overview_narrative
+from crimeprev.statistics.change import BEYOND_NORMAL
 
 view = ui.current_view()
 ui.page_header("Crime Prevention Strategy", view)
@@ -60,12 +61,12 @@ st.dataframe(
         "significance_previous_year": st.column_config.TextColumn(
             "Real change (year)",
             width=110,
-            help="Whether the change against the year before passes an exact test (5% level)",
+            help=f"Whether the change against the year before is {BEYOND_NORMAL} (Data page: how)",
         ),
         "significance_baseline": st.column_config.TextColumn(
             "Real change (baseline)",
             width=110,
-            help="Whether the change against the baseline passes an exact test (5% level)",
+            help=f"Whether the change against the baseline is {BEYOND_NORMAL} (Data page: how)",
         ),
         "variation": st.column_config.TextColumn(
             "Variation",

@@ -111,7 +111,8 @@ def command_insight(args: argparse.Namespace) -> None:
             "pct",
             "complete",
             "p",
-            "significant",
+            "verdict",
+            "significance_test",
             "small_counts",
         ]
     ]

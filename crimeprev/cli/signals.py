@@ -7,7 +7,8 @@ import sys
 from typing import Any
 
 from crimeprev.cli.main import FORMATS, checked_period, district_codes, emit, open_data
-from crimeprev.statistics.spikes import SPIKE_JSON_KEYS, spike_records, spike_report
+from crimeprev.figures.signals import spike_records, spike_report
+from crimeprev.statistics.spikes import SPIKE_JSON_KEYS
 
 
 def command_signals(args: argparse.Namespace) -> None:

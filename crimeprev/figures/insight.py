@@ -14,7 +14,7 @@ import pandas as pd
 
 from crimeprev.db import Database
 from crimeprev.periods import Window, add_months, change, comparisons, format_month
-from crimeprev.statistics.change import RateRatioTest, rate_ratio_test
+from crimeprev.statistics.change import RateRatioTest, change_test, variation_words
 
 INSIGHT_JSON_KEYS = (
     "strand",
@@ -36,8 +36,17 @@ INSIGHT_JSON_KEYS = (
     "significant",
     "small_counts",
     "significance_note",
+    "significance_test",
+    "dispersion",
+    "verdict",
 )
-SIGNIFICANCE_FLOAT_KEYS = ("rate_ratio", "rate_ratio_low", "rate_ratio_high", "p_value")
+SIGNIFICANCE_FLOAT_KEYS = (
+    "rate_ratio",
+    "rate_ratio_low",
+    "rate_ratio_high",
+    "p_value",
+    "dispersion",
+)
 
 
 def covered_months(db: Database, force: str | None = None) -> list[date]:
@@ -93,6 +102,7 @@ def _insight_table(
         (row.measure_id, row.window_name): int(row.count_records) for row in counts.itertuples()
     }
     covered = set(covered_months(db, force))
+    monthly = _monthly_counts(db, pairs, district_codes, force, [m.id for m in measures])
     rows = []
     for measure in measures:
         for pair in pairs:
@@ -110,13 +120,15 @@ def _insight_table(
             if comparator_count is not None and current_count is not None:
                 result = change(comparator_count, current_count)
                 diff, pct, reason = result.diff, result.pct_change, result.no_pct_reason
-                test = rate_ratio_test(
-                    current_count,
-                    comparator_count,
-                    len(pair.current.months),
-                    len(pair.comparator.months),
-                    config.signals.significance_level,
-                    config.signals.small_count,
+                earlier = pair.comparator.shifted(-len(pair.comparator.months))
+                test = change_test(
+                    {m: monthly[(measure.id, m)] for m in pair.current.months},
+                    {m: monthly[(measure.id, m)] for m in pair.comparator.months},
+                    None
+                    if earlier.missing_from(covered)
+                    else {m: monthly[(measure.id, m)] for m in earlier.months},
+                    significance_level=config.signals.significance_level,
+                    small_count=config.signals.small_count,
                 )
             rows.append(
                 {
@@ -144,6 +156,26 @@ def _insight_table(
     return pd.DataFrame(rows, columns=list(_INSIGHT_COLUMNS))
 
 
+def _monthly_counts(
+    db: Database,
+    pairs: list[Any],
+    district_codes: list[str] | None,
+    force: str | None,
+    measure_ids: list[str],
+) -> dict[tuple[str, date], int]:
+    """Each measure's count per covered month, over every window the comparisons test and the
+    year before each comparator (the year-on-year model fits monthly counts)."""
+    start = min(p.comparator.shifted(-len(p.comparator.months)).start for p in pairs)
+    end = max(p.current.end for p in pairs)
+    span = len(Window(start, end).months)
+    series = monthly_series(db, end, span, measure_ids, district_codes, force)
+    covered = series.dropna(subset=["count_records"])
+    return {
+        (str(row.measure_id), pd.Timestamp(row.month_start).date()): int(row.count_records)
+        for row in covered.itertuples()
+    }
+
+
 def _significance_columns(test: RateRatioTest | None) -> dict[str, Any]:
     if test is None:
         return {
@@ -154,6 +186,9 @@ def _significance_columns(test: RateRatioTest | None) -> dict[str, Any]:
             "significant": None,
             "small_counts": None,
             "significance_note": "no test: a window is incomplete",
+            "significance_test": None,
+            "dispersion": None,
+            "verdict": None,
         }
     return {
         "rate_ratio": test.rate_ratio,
@@ -163,6 +198,9 @@ def _significance_columns(test: RateRatioTest | None) -> dict[str, Any]:
         "significant": test.significant,
         "small_counts": test.small_counts,
         "significance_note": test.note,
+        "significance_test": test.test,
+        "dispersion": test.dispersion,
+        "verdict": variation_words(test.significant),
     }
 
 
@@ -192,6 +230,9 @@ _INSIGHT_COLUMNS = (
     "significant",
     "small_counts",
     "significance_note",
+    "significance_test",
+    "dispersion",
+    "verdict",
 )
 
 
@@ -216,8 +257,9 @@ def insight_records(table: pd.DataFrame) -> list[dict[str, Any]]:
             record[key] = None if pd.isna(record[key]) else float(record[key])
         for key in ("significant", "small_counts"):
             record[key] = None if pd.isna(record[key]) else bool(record[key])
-        if not isinstance(record["significance_note"], str):
-            record["significance_note"] = None
+        for key in ("significance_note", "significance_test", "verdict"):
+            if not isinstance(record[key], str):
+                record[key] = None
         records.append(record)
     return records
 
