@@ -24,6 +24,9 @@ from crimeprev.figures.insight import insight_table, monthly_series
 from crimeprev.figures.variation import variation_by_measure
 from crimeprev.periods import Window, add_months, format_pct, month_long_label, parse_month
 from crimeprev.statistics.change import (
+    BEYOND_NORMAL as BEYOND_NORMAL_WORDS,
+)
+from crimeprev.statistics.change import (
     TEST_NAMES,
     change_method_text,
     change_verdict,
@@ -287,10 +290,10 @@ def variation_legend(config: Config) -> str:
         f"{VARIATION_SYMBOLS[COMMON_CAUSE]} common cause, no signal · "
         f"{VARIATION_SYMBOLS[IMPROVEMENT]} special cause, improvement · "
         f"{VARIATION_SYMBOLS[CONCERN]} special cause, concern; (high) or (low) says on which "
-        f"side. Real change: whether the 12-month change is beyond normal month-to-month "
-        f"variation, by {change_method_text(signals.significance_level)} where a window counts "
-        f"fewer than {signals.small_count}. {CAUTION_MARKER} fewer than "
-        f"{signals.small_count} records in a window: read the % change with care."
+        f"side. Real change: whether the 12-month change is {BEYOND_NORMAL_WORDS}, by "
+        f"{change_method_text(signals.significance_level, signals.small_count)}. "
+        f"{CAUTION_MARKER} fewer than {signals.small_count} records in a window: read the % "
+        "change with care."
     )
 
 

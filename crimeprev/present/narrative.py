@@ -59,7 +59,9 @@ def _by_size(rows: pd.DataFrame) -> pd.DataFrame:
     return rows.assign(size=rows["pct_change"].abs()).sort_values("size", ascending=False)
 
 
-def _comparison_sentences(rows: pd.DataFrame, heading: str, level: float) -> list[str]:
+def _comparison_sentences(
+    rows: pd.DataFrame, heading: str, level: float, small_count: int
+) -> list[str]:
     tested = rows[rows["significant"].notna()]
     untested = rows[rows["significant"].isna()]
     with_pct = tested[tested["pct_change"].notna()]
@@ -69,7 +71,7 @@ def _comparison_sentences(rows: pd.DataFrame, heading: str, level: float) -> lis
     steady = _by_size(with_pct[~with_pct["significant"].astype(bool)])
     sentences = [
         f"{heading}: {len(significant)} of the {len(tested)} measures tested changed "
-        f"{BEYOND_NORMAL} ({change_method_text(level)} where counts are small)."
+        f"{BEYOND_NORMAL} ({change_method_text(level, small_count)})."
         if len(tested)
         else f"{heading}: no measure could be tested."
     ]
@@ -118,6 +120,7 @@ def overview_narrative(
                 table[table["comparison"] == "previous_year"],
                 f"Over the {current.label()} {place}, against the {previous.label()}",
                 level,
+                config.signals.small_count,
             )
         ),
         " ".join(
@@ -125,6 +128,7 @@ def overview_narrative(
                 table[table["comparison"] == "baseline"],
                 f"Against the pre-Covid baseline, the {baseline.label()}",
                 level,
+                config.signals.small_count,
             )
         ),
     ]

@@ -35,7 +35,7 @@ QUASI_POISSON = "quasi-Poisson"
 EXACT = "exact"
 TEST_NAMES = {
     QUASI_POISSON: "quasi-Poisson model of the monthly counts",
-    EXACT: "exact test for two counts (small counts)",
+    EXACT: "exact test for two counts",
 }
 BEYOND_NORMAL = "beyond normal month-to-month variation"
 WITHIN_NORMAL = "within normal variation"
@@ -69,11 +69,11 @@ def variation_words(significant: bool | None) -> str | None:
     return BEYOND_NORMAL if significant else WITHIN_NORMAL
 
 
-def change_method_text(significance_level: float) -> str:
+def change_method_text(significance_level: float, small_count: int) -> str:
     """What the year-on-year test is, in a phrase for help texts and captions."""
     return (
-        f"a {TEST_NAMES[QUASI_POISSON]} that allows for their usual month-to-month variation, "
-        f"at the {significance_level:.0%} level; an {TEST_NAMES[EXACT]}"
+        f"a {TEST_NAMES[QUASI_POISSON]} at the {significance_level:.0%} level; an "
+        f"{TEST_NAMES[EXACT]} where a window counts fewer than {small_count} records"
     )
 
 

@@ -170,9 +170,9 @@ def _in_runs(keys: Sequence[int], length: int) -> list[bool]:
     return marked
 
 
-def _piece_rules(values: Sequence[float], limits: Limits) -> list[dict[str, str]]:
+def special_cause_rules(values: Sequence[float], limits: Limits) -> list[dict[str, str]]:
     """The rules each point of a run of consecutive months breaks, each with the side (high or
-    low) it reads, in the reference's order."""
+    low) it reads, in the reference's order (the first decides the point)."""
     n = len(values)
     side_of = {1: HIGH, -1: LOW}
     relative = [_sign(v - limits.mean) for v in values]
@@ -243,22 +243,20 @@ def xmr(
         stop = starts[segment + 1] if segment + 1 < len(starts) else len(values)
         part = list(values[start:stop])
         learn = part if baseline_points is None else part[:baseline_points]
+        if len(learn) < MIN_POINTS and len(starts) == 1:
+            raise _too_few(len(learn))
         if len(learn) < MIN_POINTS:
             raise SpcError(
-                f"Each set of limits needs at least {MIN_POINTS} months to learn from"
-                + (
-                    f": choose rebase months at least {MIN_POINTS} months apart and {MIN_POINTS} "
-                    "months before the chart's last month."
-                    if len(starts) > 1
-                    else f"; the chart has {len(part)}."
-                )
+                f"Each set of limits needs at least {MIN_POINTS} months to learn from: choose "
+                f"rebase months at least {MIN_POINTS} months apart, and {MIN_POINTS} months "
+                "after the chart's first month and before its last."
             )
         inner = [g - start for g in cuts if start < g < stop]
         limits = xmr_limits(learn, [g for g in inner if g < len(learn)])
         pieces = [0, *sorted(inner), len(part)]
         marks: list[dict[str, str]] = []
         for a, b in zip(pieces, pieces[1:], strict=False):
-            marks += _piece_rules(part[a:b], limits)
+            marks += special_cause_rules(part[a:b], limits)
         for offset, (value, mine) in enumerate(zip(part, marks, strict=True)):
             side, kind = _classify(mine, improvement)
             points.append(
