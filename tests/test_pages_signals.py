@@ -26,7 +26,7 @@ from crimeprev.store import REPOSITORY_ROOT
 SEP_22 = date(2022, 9, 1)
 MALDON, COLCHESTER = "E07000074", "E07000071"
 APP = str(REPOSITORY_ROOT / "app.py")
-PAGE_FILES = {"strand": "pages/strand.py", "signals": "pages/signals.py"}
+PAGE_FILES = {"strand": "pages/strand.py", "signals": "pages/signals.py", "data": "pages/data.py"}
 
 OpenPage = Callable[..., AppTest]
 
@@ -193,6 +193,17 @@ def test_signals_under_a_district_filter_tests_that_district_and_says_so(
     assert (nearest["excess_count"] > 0).all()
     assert set(nearest["reading"]) <= {"concern", "good news"}
     assert set(nearest["district_name"]) <= {"Colchester"}
+
+
+def test_the_data_page_states_the_methods_and_their_limits(open_page: OpenPage):
+    at = open_page("data")
+    _no_exception(at)
+    text = " ".join(_markdown(at))
+    assert f"**{BEYOND_NORMAL}**" in text and f"**{WITHIN_NORMAL}**" in text
+    assert "quasi-Poisson" in text and "fewer than 20 records an exact test" in text
+    assert "negative binomial" in text and "Bonferroni" in text
+    assert "unscreened, as the Making Data Count tool" in text
+    assert "Limits:" in text
 
 
 def test_signals_page_without_history_explains(open_page: OpenPage):
