@@ -206,3 +206,15 @@ def test_cli_refuses_a_month_without_history(demo_root: Path):
     assert result.returncode == 2
     assert result.stderr.strip().startswith("crimeprev: The spike finder needs 12 months")
     assert "Traceback" not in result.stderr
+
+
+def test_a_negative_binomial_fit_that_fails_falls_back_on_the_pearson_dispersion(monkeypatch):
+    import statsmodels.api as sm
+
+    def singular(*args, **kwargs):
+        raise np.linalg.LinAlgError("Singular matrix")
+
+    monkeypatch.setattr(sm.NegativeBinomial, "fit", singular)
+    tests, _ = spike_table(_synthetic(9, cv=0.2), SEP_22, IMPROVEMENT, Signals())
+    assert len(tests) == 42 and tests["p_value"].between(0, 1).all()
+    assert (tests["nb_alpha"] > 0).any()

@@ -145,13 +145,19 @@ def measure_fit(history: pd.DataFrame, month: pd.Timestamp) -> MeasureFit:
         covariance = np.asarray(poisson.cov_params())
         alpha = 0.0
         if float(poisson.pearson_chi2) > poisson.df_resid:
-            nb = sm.NegativeBinomial(y, x, loglike_method="nb2").fit(
-                start_params=np.append(params, 0.05), method="newton", maxiter=100, disp=0
-            )
-            fitted_alpha = float(nb.params[-1])
-            if nb.mle_retvals.get("converged") and 0 < fitted_alpha < 100:
+            try:
+                nb = sm.NegativeBinomial(y, x, loglike_method="nb2").fit(
+                    start_params=np.append(params, 0.05), method="newton", maxiter=100, disp=0
+                )
+                fitted_alpha = float(nb.params[-1])
+                nb_covariance = np.asarray(nb.cov_params())[:k, :k]
+                stable = bool(nb.mle_retvals.get("converged")) and 0 < fitted_alpha < 100
+                stable = stable and bool(np.isfinite(nb_covariance).all())
+            except (np.linalg.LinAlgError, ValueError):
+                stable = False
+            if stable:
                 params = np.asarray(nb.params[:k])
-                covariance = np.asarray(nb.cov_params())[:k, :k]
+                covariance = nb_covariance
                 alpha = fitted_alpha
             else:
                 # No stable maximum: fall back on the Pearson dispersion as the variance's
