@@ -122,3 +122,4 @@ bench: sync-dev browser nginx
 	$(UV) run python benchmarks/scale.py
 	$(UV) run python benchmarks/sessions.py --sessions 30 --seconds 120 --workers 4
 	$(UV) run python benchmarks/update_store.py
+	$(UV) run python benchmarks/simulate_statistics.py

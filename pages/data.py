@@ -9,6 +9,7 @@ import ui
 from crimeprev.figures import datainfo
 from crimeprev.imports.delivery import template_csv, template_xlsx
 from crimeprev.present.charts import RECORD_KIND_LABELS, coverage_chart
+from crimeprev.statistics.methods import method_notes
 
 SHOWN_ROWS = 2000
 XLSX_MIME = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -155,6 +156,10 @@ with st.container(horizontal=True):
             icon=":material/download:",
             on_click="ignore",
         )
+
+st.subheader("How the statistics decide", divider="gray")
+for heading, text in method_notes(config.signals):
+    st.markdown(f"**{heading}.** {text}")
 
 st.subheader("What each measure counts", divider="gray")
 ui.data_table(

@@ -4,8 +4,8 @@ import streamlit as st
 
 import ui
 from crimeprev.figures.overview import overview_table, variation_legend
-from crimeprev.periods import format_level
 from crimeprev.present.narrative import overview_narrative
+from crimeprev.statistics.change import BEYOND_NORMAL
 
 view = ui.current_view()
 ui.page_header("Crime Prevention Strategy", view)
@@ -61,14 +61,12 @@ st.dataframe(
         "significance_previous_year": st.column_config.TextColumn(
             "Real change (year)",
             width=110,
-            help="Whether the change against the year before passes an exact test "
-            f"({format_level(view.config.signals.significance_level)} level)",
+            help=f"Whether the change against the year before is {BEYOND_NORMAL} (Data page: how)",
         ),
         "significance_baseline": st.column_config.TextColumn(
             "Real change (baseline)",
             width=110,
-            help="Whether the change against the baseline passes an exact test "
-            f"({format_level(view.config.signals.significance_level)} level)",
+            help=f"Whether the change against the baseline is {BEYOND_NORMAL} (Data page: how)",
         ),
         "variation": st.column_config.TextColumn(
             "Variation",

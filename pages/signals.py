@@ -1,10 +1,12 @@
-"""The spike finder: measure x district counts improbably high for the selected month."""
+"""The spike finder: measure x district counts improbably high for the selected month, among
+the districts in view."""
 
 import streamlit as st
 
 import ui
+from crimeprev.figures.signals import spike_report
 from crimeprev.periods import format_level
-from crimeprev.statistics.spikes import SpikesUnavailable, spike_report
+from crimeprev.statistics.spikes import SpikesUnavailable
 
 NEAR_MISSES = 10
 COLUMNS = {
@@ -17,7 +19,7 @@ COLUMNS = {
         "p-value", format="%.1e", width=80, help="Chance of a count this high if nothing changed"
     ),
     "reading": st.column_config.TextColumn(
-        "Reading", width=90, help="Whether a higher count is a concern or good news here"
+        "Reading", width=90, help="Whether a count above expected is a concern or good news here"
     ),
     "strand_link": st.column_config.LinkColumn(
         "Strand page", display_text="Open for this district", width=160
@@ -38,8 +40,9 @@ except SpikesUnavailable as error:
 
 st.caption(report.threshold_text())
 if report.alerts.empty:
+    places = "the district" if report.districts_count == 1 else "any district"
     st.success(
-        "No measure in any district counted improbably many records this month.",
+        f"No measure in {places} in view counted improbably many records this month.",
         icon=":material/check_circle:",
     )
 else:
@@ -54,11 +57,15 @@ else:
     )
 
 st.subheader("Closest to alerting", divider="gray")
+nearest = report.nearest(NEAR_MISSES)
 st.caption(
-    f"The {NEAR_MISSES} counts least expected this month, alert or not, for a sense of scale."
+    f"The {len(nearest)} counts above their expected level least likely by chance this month, "
+    "alert or not, for a sense of scale."
+    if len(nearest)
+    else "No count in view is above its expected level this month."
 )
 ui.data_table(
-    report.tests.head(NEAR_MISSES),
+    nearest,
     ui.csv_name(view, "signals-nearest"),
     column_config=COLUMNS,
     column_order=list(COLUMNS),
@@ -67,18 +74,22 @@ ui.data_table(
 family_level = format_level(view.config.signals.spike_family_alpha)
 with st.expander("How the spike finder works", icon=":material/help:"):
     st.markdown(
-        "Each district's **expected count** for the month is its average month over the "
-        "preceding 12 months, adjusted for the season: the force-wide count in the same "
-        "calendar month over the preceding three years, against the force-wide average month. "
-        "A count is tested against its expected count as a Poisson count: the **p-value** is "
-        "the chance of a count at least this high if nothing had changed.\n\n"
-        "Every measure in every district is tested each month, so a "
-        f"{family_level} level would raise "
-        "about ten false alarms a month by chance alone. The threshold is therefore shared "
-        "across all the tests (Bonferroni): the chance of even one false alarm in a month stays "
-        f"under {family_level}. A count must also be at least a few records above its "
-        "expected count, so a "
-        "district that usually records none does not alert on two or three. Records outside "
-        "the force area or without a location are not tested. The place filters only choose "
-        "which alerts are listed; the threshold is the same whatever is chosen."
+        "Each district's **expected count** for the month comes from a log-linear model of the "
+        f"measure's monthly counts in every district over the preceding {report.history_months} "
+        "months: a level for each district, a trend shared by the districts and the season "
+        "(month of year, when the history holds every calendar month), projected to this "
+        "month. A trend is followed rather than lagged behind.\n\n"
+        "A count is tested against its expected count as a **negative binomial** count, which "
+        "allows for the measure's usual month-to-month variation beyond chance and for the "
+        "uncertainty of the expected count itself: the **p-value** is the chance of a count at "
+        "least this high if nothing had changed.\n\n"
+        f"Every measure in every district in view is tested ({report.tests_count} counts), so "
+        f"a per-count {family_level} level would raise several false alarms a month by chance "
+        f"alone. The chance of any false alarm in a month is held at {family_level} "
+        "by sharing it among the tests (Bonferroni): fewer districts in view means fewer tests "
+        "and a less strict threshold for each. A count must also be at least "
+        f"{report.settings.spike_min_excess} records above its expected count, so a district "
+        "that usually records none does not alert on two or three. Records outside the force "
+        "area or without a location are not tested. Only a count above its expected level is "
+        "read as a concern or good news."
     )

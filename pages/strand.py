@@ -13,9 +13,10 @@ from crimeprev.figures.overview import (
     measure_caption,
     strand_note,
 )
+from crimeprev.figures.variation import measure_spc
 from crimeprev.periods import add_months, format_month, month_label, month_long_label, parse_month
 from crimeprev.present.charts import district_chart, monthly_chart, spc_chart
-from crimeprev.statistics.spc import SpcError, measure_spc, table_variation
+from crimeprev.statistics.spc import SpcError, table_variation
 
 view = ui.current_view()
 config, period = view.config, view.filters.period
@@ -42,7 +43,9 @@ spc_view = bool(strand.measures) and st.toggle(
     key="spc_view",
     on_change=remember_spc_view,
     help="Statistical process control as NHS Making Data Count draws it: mean, process limits "
-    "and special-cause points (blue improvement, orange concern).",
+    "(from 12 months or more; moving ranges unscreened, as the Making Data Count tool) and "
+    "special-cause points (blue improvement, orange concern). A month without data breaks the "
+    "line, the moving ranges and every run and trend.",
 )
 rebase_months: tuple = ()
 baseline_months = None
@@ -62,7 +65,8 @@ if spc_view:
             min_value=0,
             max_value=CHART_MONTHS,
             value=0,
-            help="Limits are learnt from the first this many months of each segment.",
+            help="Limits are learnt from the first this many months of each segment: 12 or more, "
+            "or 0 for all of them.",
         )
         or None
     )

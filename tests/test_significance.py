@@ -1,5 +1,7 @@
-"""The exact test for two Poisson counts against scipy's own binomial test, on a grid of counts
-from zero to hundreds of thousands; and the test as the insight tables and the CLI report it."""
+"""The year-on-year test: the quasi-Poisson model against statsmodels' own formula fit on a grid
+of series, its false calls on simulated stable series that vary more than chance (within 2
+points of the nominal 5%), the exact test for small counts against scipy's binomial test, and
+the test as the insight tables and the CLI report it."""
 
 from __future__ import annotations
 
@@ -11,101 +13,194 @@ import sys
 from datetime import date
 from pathlib import Path
 
+import numpy as np
+import pandas as pd
 import pytest
+import statsmodels.api as sm
+import statsmodels.formula.api as smf
 from builders import view_at
 from scipy.stats import binomtest
 
 from crimeprev.figures import insight
+from crimeprev.periods import add_months
 from crimeprev.statistics.change import (
-    binomial_p_value,
-    clopper_pearson,
+    BEYOND_NORMAL,
+    EXACT,
+    QUASI_POISSON,
+    WITHIN_NORMAL,
+    change_test,
+    change_verdict,
     format_p_value,
     format_rate_ratio,
     rate_ratio_test,
+    variation_words,
 )
 
-SMALL = [0, 1, 2, 3, 5, 8, 13, 19, 20, 21, 40]
-LARGE = [0, 1, 99, 1_000, 9_950, 10_000, 29_308, 30_699, 250_000, 251_500]
+LEVEL, SMALL = 0.05, 20
+START = date(2019, 10, 1)
+MONTHS = [add_months(START, i) for i in range(36)]
 
 
-def _pairs():
-    yield from ((a, b) for a in SMALL for b in SMALL)
-    yield from ((a, b) for a in LARGE for b in LARGE)
+def _exact(current: int, comparator: int, **options):
+    return rate_ratio_test(
+        current, comparator, significance_level=LEVEL, small_count=SMALL, **options
+    )
 
 
-@pytest.mark.parametrize("probability", [0.5, 0.3, 0.8])
-def test_p_values_agree_with_scipy_binomtest(probability):
-    for current, comparator in _pairs():
-        total = current + comparator
-        if total == 0:
-            continue
-        expected = binomtest(current, total, probability).pvalue
-        assert math.isclose(
-            binomial_p_value(current, total, probability), expected, rel_tol=1e-9, abs_tol=1e-300
-        ), (current, comparator, probability)
+def _series(rng, level: float, cv: float, step: float = 1.0) -> np.ndarray:
+    """36 monthly counts: a seasonal level, the last 12 months times `step`, each month's rate
+    drawn with coefficient of variation `cv`, then Poisson."""
+    season = np.array([1 + 0.2 * math.sin(2 * math.pi * m.month / 12) for m in MONTHS])
+    rate = level * season * np.r_[np.ones(24), np.full(12, step)]
+    if cv:
+        rate = rate * rng.gamma(1 / cv**2, cv**2, size=36)
+    return rng.poisson(rate)
 
 
-def test_every_split_of_small_totals_agrees_with_scipy():
-    for total in range(1, 41):
-        for current in range(total + 1):
-            expected = binomtest(current, total).pvalue
-            assert math.isclose(binomial_p_value(current, total), expected, rel_tol=1e-9)
+def _windows(counts: np.ndarray) -> list[dict[date, int]]:
+    return [
+        dict(zip(MONTHS[i : i + 12], map(int, counts[i : i + 12]), strict=True))
+        for i in (0, 12, 24)
+    ]
 
 
-def test_intervals_agree_with_scipy_exact_interval():
-    for current, comparator in _pairs():
-        total = current + comparator
-        if total == 0:
-            continue
-        interval = binomtest(current, total).proportion_ci(0.95, method="exact")
-        low, high = clopper_pearson(current, total, 0.95)
-        assert low == pytest.approx(interval.low, abs=1e-9)
-        assert high == pytest.approx(interval.high, abs=1e-9)
+def _reference(counts: np.ndarray, with_earlier: bool):
+    """statsmodels' formula GLM: window as a factor, month of year as a factor; quasi-Poisson
+    (Pearson scale, t tests) when the counts vary more than Poisson, else Poisson."""
+    frame = pd.DataFrame(
+        {
+            "count": counts,
+            "window": np.repeat(["earlier", "comparator", "current"], 12),
+            "month": [m.month for m in MONTHS],
+        }
+    )
+    if not with_earlier:
+        frame = frame[frame["window"] != "earlier"]
+    formula = "count ~ C(window, Treatment('comparator')) + C(month)"
+    model = smf.glm(formula, frame, family=sm.families.Poisson())
+    term = "C(window, Treatment('comparator'))[T.current]"
+    poisson = model.fit()
+    if poisson.pearson_chi2 > poisson.df_resid:
+        fit = model.fit(scale="X2", use_t=True)
+    else:
+        fit = poisson
+    low, high = fit.conf_int(alpha=LEVEL).loc[term]
+    return fit.pvalues[term], math.exp(fit.params[term]), math.exp(low), math.exp(high)
 
 
-def test_rate_ratio_and_its_interval_follow_from_the_proportion():
-    result = rate_ratio_test(3187, 2813)
+@pytest.mark.parametrize("with_earlier", [True, False], ids=["36 months", "24 months"])
+def test_the_model_agrees_with_statsmodels_formula_fit_on_a_grid(with_earlier):
+    rng = np.random.default_rng(12)
+    for level in (30, 300, 3000):
+        for cv in (0.0, 0.05, 0.2):
+            for step in (1.0, 1.08, 0.85):
+                counts = _series(rng, level, cv, step)
+                earlier, comparator, current = _windows(counts)
+                result = change_test(
+                    current,
+                    comparator,
+                    earlier if with_earlier else None,
+                    significance_level=LEVEL,
+                    small_count=SMALL,
+                )
+                p_value, ratio, low, high = _reference(counts, with_earlier)
+                case = (level, cv, step)
+                assert result.test == QUASI_POISSON, case
+                assert result.p_value == pytest.approx(p_value, rel=1e-6, abs=1e-12), case
+                assert result.rate_ratio == pytest.approx(ratio, rel=1e-6), case
+                assert result.rate_ratio == pytest.approx(counts[24:].sum() / counts[12:24].sum())
+                assert result.rate_ratio_low == pytest.approx(low, rel=1e-6), case
+                assert result.rate_ratio_high == pytest.approx(high, rel=1e-6), case
+                assert result.significant == (p_value < LEVEL)
+
+
+@pytest.mark.parametrize("with_earlier", [True, False], ids=["36 months", "24 months"])
+def test_false_calls_on_stable_series_that_vary_more_than_chance_are_near_5_percent(
+    with_earlier,
+):
+    rng = np.random.default_rng(2024)
+    runs, called, exact_called = 600, 0, 0
+    for run in range(runs):
+        # Levels from knife crime's to domestic abuse's; 10% or 15% extra variation.
+        counts = _series(rng, (250, 600, 2500)[run % 3], (0.10, 0.15)[run % 2])
+        earlier, comparator, current = _windows(counts)
+        result = change_test(
+            current,
+            comparator,
+            earlier if with_earlier else None,
+            significance_level=LEVEL,
+            small_count=SMALL,
+        )
+        called += bool(result.significant)
+        exact_called += bool(_exact(sum(current.values()), sum(comparator.values())).significant)
+    assert abs(called / runs - LEVEL) <= 0.02, called / runs
+    # The exact test for two totals calls most of these stable series changed.
+    assert exact_called / runs > 0.3
+
+
+def test_small_counts_use_the_exact_test_and_say_so():
+    months = MONTHS[12:24], MONTHS[24:]
+    comparator = dict.fromkeys(months[0], 1) | {months[0][0]: 8}
+    current = dict.fromkeys(months[1], 2)
+    result = change_test(current, comparator, significance_level=LEVEL, small_count=SMALL)
+    assert result.test == EXACT and result.small_counts and result.dispersion is None
+    assert result.p_value == pytest.approx(binomtest(24, 43).pvalue)
+
+
+def test_the_level_comes_from_the_caller():
+    counts = _series(np.random.default_rng(3), 300, 0.1, 1.06)
+    earlier, comparator, current = _windows(counts)
+    wide = change_test(current, comparator, earlier, significance_level=0.01, small_count=SMALL)
+    narrow = change_test(current, comparator, earlier, significance_level=0.2, small_count=SMALL)
+    assert wide.p_value == narrow.p_value
+    assert (
+        wide.rate_ratio_low < narrow.rate_ratio_low < narrow.rate_ratio_high < wide.rate_ratio_high
+    )
+    assert narrow.significant == (narrow.p_value < 0.2)
+
+
+def test_exact_rate_ratio_and_its_interval_follow_from_the_proportion():
+    result = _exact(3187, 2813)
     interval = binomtest(3187, 6000).proportion_ci(0.95, method="exact")
     assert result.rate_ratio == pytest.approx(3187 / 2813)
     assert result.rate_ratio_low == pytest.approx(interval.low / (1 - interval.low))
     assert result.rate_ratio_high == pytest.approx(interval.high / (1 - interval.high))
     assert result.p_value == pytest.approx(binomtest(3187, 6000).pvalue)
-    assert result.significant and not result.small_counts
+    assert result.significant and not result.small_counts and result.test == EXACT
 
 
-def test_the_interval_excludes_one_exactly_when_the_change_is_significant():
-    for current, comparator in _pairs():
-        result = rate_ratio_test(current, comparator)
-        if result.p_value is None or result.rate_ratio_low is None:
-            continue
-        high = math.inf if result.rate_ratio_high is None else result.rate_ratio_high
-        excludes_one = result.rate_ratio_low > 1 or high < 1
-        assert excludes_one == result.significant, (current, comparator)
+def test_plain_words():
+    assert variation_words(True) == BEYOND_NORMAL == "beyond normal month-to-month variation"
+    assert variation_words(False) == WITHIN_NORMAL == "within normal variation"
+    assert variation_words(None) is None
+    assert change_verdict(True, 12) == "beyond normal variation ↑"
+    assert change_verdict(True, -3) == "beyond normal variation ↓"
+    assert change_verdict(False, 40) == WITHIN_NORMAL
 
 
 def test_zeros_give_no_crash_and_say_why():
-    nothing = rate_ratio_test(0, 0)
+    nothing = _exact(0, 0)
     assert nothing.p_value is None and nothing.significant is None
     assert "neither window" in (nothing.note or "")
-    new = rate_ratio_test(12, 0)
+    new = _exact(12, 0)
     assert new.rate_ratio is None and new.rate_ratio_high is None
     assert new.rate_ratio_low is not None and new.rate_ratio_low > 0
     assert new.p_value == pytest.approx(binomtest(12, 12).pvalue)
     assert "infinite" in (new.note or "")
-    gone = rate_ratio_test(0, 12)
+    gone = _exact(0, 12)
     assert gone.rate_ratio == 0 and gone.rate_ratio_low == 0
     assert gone.significant
 
 
 def test_small_counts_are_those_under_the_threshold_in_either_window():
-    assert rate_ratio_test(19, 500).small_counts
-    assert rate_ratio_test(500, 19).small_counts
-    assert not rate_ratio_test(20, 20).small_counts
-    assert rate_ratio_test(25, 30, small_count=40).small_counts
+    assert _exact(19, 500).small_counts
+    assert _exact(500, 19).small_counts
+    assert not _exact(20, 20).small_counts
+    assert rate_ratio_test(25, 30, significance_level=LEVEL, small_count=40).small_counts
 
 
 def test_unequal_windows_compare_rates_per_month():
-    result = rate_ratio_test(120, 60, current_months=12, comparator_months=6)
+    result = _exact(120, 60, current_months=12, comparator_months=6)
     assert result.rate_ratio == pytest.approx(1.0)
     assert result.p_value == pytest.approx(binomtest(120, 180, 12 / 18).pvalue)
     assert not result.significant
@@ -120,19 +215,25 @@ def test_formats():
     assert format_rate_ratio(2.1, None) == "2.10 to no upper bound"
 
 
-def test_insight_rows_carry_the_test(demo_db):
-    table = insight.insight_table(demo_db, view_at(demo_db, date(2022, 9, 1)))
-    for row in table.to_dict("records"):
-        expected = rate_ratio_test(int(row["current_count"]), int(row["comparator_count"]))
-        assert row["p_value"] == pytest.approx(expected.p_value)
-        assert row["significant"] == expected.significant
-    drugs = table[
-        (table["measure"] == "drug-trafficking") & (table["comparison"] == "previous_year")
-    ]
-    assert drugs["pct_change"].item() == -0.9 and not drugs["significant"].item()
+def test_insight_rows_carry_the_model_fitted_to_their_months(demo_db):
+    view = view_at(demo_db, date(2022, 9, 1))
+    table = insight.insight_table(demo_db, view)
+    series = insight.monthly_series(demo_db, view, 36)
+    for measure in ("fraud", "knife-crime", "drug-trafficking"):
+        counts = series[series["measure_id"] == measure]["count_records"].to_numpy()
+        row = table[(table["measure"] == measure) & (table["comparison"] == "previous_year")]
+        p_value, ratio, low, high = _reference(counts, with_earlier=True)
+        assert row["p_value"].item() == pytest.approx(p_value, rel=1e-6)
+        assert row["rate_ratio_low"].item() == pytest.approx(low, rel=1e-6)
+        assert row["significance_test"].item() == QUASI_POISSON
+        assert row["verdict"].item() == variation_words(p_value < LEVEL)
+    # Fraud's +7.5% was called significant by the exact test (p = 0.045); allowing for its
+    # month-to-month variation it is not.
+    fraud = table[(table["measure"] == "fraud") & (table["comparison"] == "previous_year")]
+    assert fraud["pct_change"].item() == 7.5 and not fraud["significant"].item()
 
 
-def test_cli_json_has_the_test_for_every_row(demo_root: Path):
+def test_cli_json_has_the_test_for_every_row(demo_root: Path, demo_db):
     result = subprocess.run(
         [
             sys.executable,
@@ -153,14 +254,18 @@ def test_cli_json_has_the_test_for_every_row(demo_root: Path):
     knife = next(
         r for r in rows if r["measure"] == "knife-crime" and r["comparison"] == "previous_year"
     )
-    expected = rate_ratio_test(3187, 2813)
-    assert knife["p_value"] == pytest.approx(expected.p_value)
-    assert knife["rate_ratio_low"] == pytest.approx(expected.rate_ratio_low)
-    assert knife["rate_ratio_high"] == pytest.approx(expected.rate_ratio_high)
-    assert knife["significant"] is True and knife["small_counts"] is False
+    series = insight.monthly_series(demo_db, date(2022, 9, 1), 36)
+    counts = series[series["measure_id"] == "knife-crime"]["count_records"].to_numpy()
+    p_value, ratio, low, high = _reference(counts, with_earlier=True)
+    assert knife["p_value"] == pytest.approx(p_value, rel=1e-6)
+    assert knife["rate_ratio_low"] == pytest.approx(low, rel=1e-6)
+    assert knife["rate_ratio_high"] == pytest.approx(high, rel=1e-6)
+    assert knife["significance_test"] == QUASI_POISSON and knife["dispersion"] > 1
     for row in rows:
-        assert {"p_value", "rate_ratio_low", "rate_ratio_high", "significant"} <= set(row)
+        keys = {"p_value", "rate_ratio_low", "rate_ratio_high", "significant", "verdict"}
+        assert keys <= set(row)
         assert isinstance(row["significant"], bool)
+        assert row["verdict"] in (BEYOND_NORMAL, WITHIN_NORMAL)
 
 
 def test_signals_settings_are_read_and_checked(tmp_path: Path):

@@ -139,8 +139,9 @@ def command_insight(args: argparse.Namespace) -> None:
             "diff": [_text(v, "{:+d}", int) for v in table["diff"]],
             "pct": [format_pct(None if pd.isna(v) else float(v)) for v in table["pct_change"]],
             "p": [_text(v, "{}", format_p_value) for v in table["p_value"]],
-            "significant": [
-                _text(v, "{}", lambda x: "yes" if x else "no") for v in table["significant"]
+            "verdict": [v if isinstance(v, str) else "" for v in table["verdict"]],
+            "significance_test": [
+                v if isinstance(v, str) else "" for v in table["significance_test"]
             ],
             "note": [v if isinstance(v, str) else "" for v in table["note"]],
         }

@@ -7,7 +7,8 @@ import sys
 from typing import Any
 
 from crimeprev.cli.main import FORMATS, add_force_option, emit, open_data, view_of
-from crimeprev.statistics.spikes import SPIKE_JSON_KEYS, spike_records, spike_report
+from crimeprev.figures.signals import spike_records, spike_report
+from crimeprev.statistics.spikes import SPIKE_JSON_KEYS
 
 
 def command_signals(args: argparse.Namespace) -> None:

@@ -7,6 +7,7 @@ partial sum is never passed off as a year.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import date
 from typing import Any
 
@@ -21,7 +22,7 @@ from crimeprev.periods import (
     format_month,
     months_in_words,
 )
-from crimeprev.statistics.change import RateRatioTest, rate_ratio_test
+from crimeprev.statistics.change import RateRatioTest, change_test, variation_words
 from crimeprev.view import View
 
 INSIGHT_JSON_KEYS = (
@@ -46,8 +47,17 @@ INSIGHT_JSON_KEYS = (
     "significant",
     "small_counts",
     "significance_note",
+    "significance_test",
+    "dispersion",
+    "verdict",
 )
-SIGNIFICANCE_FLOAT_KEYS = ("rate_ratio", "rate_ratio_low", "rate_ratio_high", "p_value")
+SIGNIFICANCE_FLOAT_KEYS = (
+    "rate_ratio",
+    "rate_ratio_low",
+    "rate_ratio_high",
+    "p_value",
+    "dispersion",
+)
 
 
 def covered_months(db: Database, force: str | None = None) -> list[date]:
@@ -92,6 +102,7 @@ def _insight_table(db: Database, view: View, strand_id: str | None) -> pd.DataFr
         (row.measure_id, row.window_name): int(row.count_records) for row in counts.itertuples()
     }
     covered = set(covered_months(db, force))
+    monthly = _monthly_counts(db, view, pairs, [m.id for m in measures])
     rows = []
     for measure in measures:
         for pair in pairs:
@@ -109,13 +120,15 @@ def _insight_table(db: Database, view: View, strand_id: str | None) -> pd.DataFr
             if comparator_count is not None and current_count is not None:
                 result = change(comparator_count, current_count)
                 diff, pct, reason = result.diff, result.pct_change, result.no_pct_reason
-                test = rate_ratio_test(
-                    current_count,
-                    comparator_count,
-                    len(pair.current.months),
-                    len(pair.comparator.months),
-                    config.signals.significance_level,
-                    config.signals.small_count,
+                earlier = pair.comparator.shifted(-len(pair.comparator.months))
+                test = change_test(
+                    {m: monthly[(measure.id, m)] for m in pair.current.months},
+                    {m: monthly[(measure.id, m)] for m in pair.comparator.months},
+                    None
+                    if earlier.missing_from(covered)
+                    else {m: monthly[(measure.id, m)] for m in earlier.months},
+                    significance_level=config.signals.significance_level,
+                    small_count=config.signals.small_count,
                 )
             rows.append(
                 {
@@ -143,6 +156,22 @@ def _insight_table(db: Database, view: View, strand_id: str | None) -> pd.DataFr
     return pd.DataFrame(rows, columns=list(_INSIGHT_COLUMNS))
 
 
+def _monthly_counts(
+    db: Database, view: View, pairs: list[Any], measure_ids: list[str]
+) -> dict[tuple[str, date], int]:
+    """Each measure's count per covered month, over every window the comparisons test and the
+    year before each comparator (the year-on-year model fits monthly counts)."""
+    start = min(p.comparator.shifted(-len(p.comparator.months)).start for p in pairs)
+    end = max(p.current.end for p in pairs)
+    span = len(Window(start, end).months)
+    series = monthly_series(db, replace(view, period=end), span, measure_ids)
+    covered = series.dropna(subset=["count_records"])
+    return {
+        (str(row.measure_id), pd.Timestamp(row.month_start).date()): int(row.count_records)
+        for row in covered.itertuples()
+    }
+
+
 def _significance_columns(test: RateRatioTest | None) -> dict[str, Any]:
     if test is None:
         return {
@@ -153,6 +182,9 @@ def _significance_columns(test: RateRatioTest | None) -> dict[str, Any]:
             "significant": None,
             "small_counts": None,
             "significance_note": "no test: a window is incomplete",
+            "significance_test": None,
+            "dispersion": None,
+            "verdict": None,
         }
     return {
         "rate_ratio": test.rate_ratio,
@@ -162,6 +194,9 @@ def _significance_columns(test: RateRatioTest | None) -> dict[str, Any]:
         "significant": test.significant,
         "small_counts": test.small_counts,
         "significance_note": test.note,
+        "significance_test": test.test,
+        "dispersion": test.dispersion,
+        "verdict": variation_words(test.significant),
     }
 
 
@@ -191,6 +226,9 @@ _INSIGHT_COLUMNS = (
     "significant",
     "small_counts",
     "significance_note",
+    "significance_test",
+    "dispersion",
+    "verdict",
 )
 
 
@@ -215,8 +253,9 @@ def insight_records(table: pd.DataFrame) -> list[dict[str, Any]]:
             record[key] = None if pd.isna(record[key]) else bool(record[key])
         record["missing_months"] = list(record["missing_months"])
         record["note"] = record["note"] if isinstance(record["note"], str) else None
-        if not isinstance(record["significance_note"], str):
-            record["significance_note"] = None
+        for key in ("significance_note", "significance_test", "verdict"):
+            if not isinstance(record[key], str):
+                record[key] = None
         records.append(record)
     return records
 

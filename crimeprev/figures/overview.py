@@ -21,23 +21,32 @@ from crimeprev.figures.delivery import (
     status_table,
 )
 from crimeprev.figures.insight import insight_table, monthly_series
+from crimeprev.figures.variation import variation_by_measure
 from crimeprev.periods import (
     Window,
     add_months,
     confidence_label,
-    format_level,
     format_pct,
     month_long_label,
     parse_month,
 )
-from crimeprev.statistics.change import format_p_value, format_rate_ratio
+from crimeprev.statistics.change import (
+    BEYOND_NORMAL as BEYOND_NORMAL_WORDS,
+)
+from crimeprev.statistics.change import (
+    TEST_NAMES,
+    change_method_text,
+    change_verdict,
+    format_p_value,
+    format_rate_ratio,
+    variation_words,
+)
 from crimeprev.statistics.spc import (
     COMMON_CAUSE,
     CONCERN,
     IMPROVEMENT,
     SPC_MONTHS,
     VARIATION_SYMBOLS,
-    variation_by_measure,
 )
 from crimeprev.view import View
 
@@ -102,13 +111,11 @@ def _change_text(row: Any) -> str:
 
 
 def significance_label(row: Any) -> str | None:
-    """An insight row's test in two words: `significant ↑`, `significant ↓`, `not significant`;
-    None when there is no test."""
+    """An insight row's test in a few words: `beyond normal variation ↑` (or ↓), `within normal
+    variation`; None when there is no test."""
     if row["significant"] is None or pd.isna(row["significant"]):
         return None
-    if not bool(row["significant"]):
-        return "not significant"
-    return "significant ↑" if row["diff"] > 0 else "significant ↓"
+    return change_verdict(bool(row["significant"]), row["diff"])
 
 
 def significance_sentence(row: Any, significance_level: float) -> str:
@@ -124,14 +131,14 @@ def significance_sentence(row: Any, significance_level: float) -> str:
     )
     p_text = format_p_value(float(row["p_value"]))
     ratio = "" if pd.isna(row["rate_ratio"]) else f"{float(row['rate_ratio']):.2f} times the rate, "
+    words = _capitalised(variation_words(bool(row["significant"])) or "")
+    test = row.get("significance_test")
+    method = f", {TEST_NAMES[test]}" if isinstance(test, str) and test in TEST_NAMES else ""
     if bool(row["significant"]):
-        direction = "increase" if row["diff"] > 0 else "decrease"
-        text = f"A significant {direction} ({p_text}): {ratio}{confidence} CI {interval}."
+        direction = "an increase" if row["diff"] > 0 else "a decrease"
+        text = f"{words}: {direction} ({p_text}{method}): {ratio}{confidence} CI {interval}."
     else:
-        text = (
-            f"Not a significant change ({p_text}): {ratio}{confidence} CI {interval}, "
-            "within what chance alone produces."
-        )
+        text = f"{words} ({p_text}{method}): {ratio}{confidence} CI {interval}."
     if _is_true(row["small_counts"]):
         text += f" {CAUTION_MARKER} Small counts: read the % change with care."
     return text
@@ -290,9 +297,10 @@ def variation_legend(config: Config) -> str:
         f"{VARIATION_SYMBOLS[COMMON_CAUSE]} common cause, no signal · "
         f"{VARIATION_SYMBOLS[IMPROVEMENT]} special cause, improvement · "
         f"{VARIATION_SYMBOLS[CONCERN]} special cause, concern; (high) or (low) says on which "
-        f"side. Real change: whether the 12-month change passes an exact test at the "
-        f"{format_level(signals.significance_level)} level. {CAUTION_MARKER} fewer than "
-        f"{signals.small_count} records in a window: read the % change with care."
+        f"side. Real change: whether the 12-month change is {BEYOND_NORMAL_WORDS}, by "
+        f"{change_method_text(signals.significance_level, signals.small_count)}. "
+        f"{CAUTION_MARKER} fewer than {signals.small_count} records in a window: read the % "
+        "change with care."
     )
 
 

@@ -243,8 +243,9 @@ SPC_POINT_COLOURS = {"common_cause": SPC_COMMON_GREY, "improvement": BLUE, "conc
 def spc_chart(table: pd.DataFrame, title: str = "", unit: str = "records") -> alt.LayerChart:
     """An XmR chart as Making Data Count draws it, from `statistics.spc.spc_table`: the monthly
     counts joined by a line, each point grey (common cause), blue (improvement) or orange
-    (concern); the mean as a solid line and the process limits dashed, each segment after a
-    rebase with its own, and a rule marking where limits were rebased."""
+    (concern); the mean as a solid line and the process limits dashed, each labelled with its
+    value at the segment's last month, each segment after a rebase with its own, and a rule
+    marking where limits were rebased. A month without data breaks every line (`run`)."""
     from crimeprev.statistics.spc import POINT_LABELS
 
     frame = table.copy()
@@ -273,20 +274,36 @@ def spc_chart(table: pd.DataFrame, title: str = "", unit: str = "records") -> al
     )
     base = alt.Chart()
     line = base.mark_line(color="#BBBBBB", strokeWidth=1.5).encode(
-        x=x, y=alt.Y("count_records:Q", title=unit.capitalize(), scale=alt.Scale(zero=False))
+        x=x,
+        y=alt.Y("count_records:Q", title=unit.capitalize(), scale=alt.Scale(zero=False)),
+        detail="run:N",
     )
     points = base.mark_circle(size=55, opacity=1).encode(
         x=x, y="count_records:Q", color=colour, tooltip=tooltip
     )
-    mean = base.mark_line(color="#31333F", strokeWidth=1.5).encode(
-        x=x, y="mean:Q", detail="segment:N"
-    )
+    pieces = [alt.Detail("segment:N"), alt.Detail("run:N")]
+    mean = base.mark_line(color="#31333F", strokeWidth=1.5).encode(x=x, y="mean:Q", detail=pieces)
     limits = [
         base.mark_line(color="#555555", strokeDash=[5, 4], strokeWidth=1.2).encode(
-            x=x, y=f"{field}:Q", detail="segment:N"
+            x=x, y=f"{field}:Q", detail=pieces
         )
         for field in ("upper_limit", "lower_limit")
     ]
+    labels = (
+        base.transform_window(
+            last="row_number()",
+            groupby=["segment"],
+            sort=[{"field": "month_start", "order": "descending"}],
+        )
+        .transform_filter("datum.last == 1")
+        .transform_fold(["mean", "upper_limit", "lower_limit"], as_=["line", "level"])
+        .transform_calculate(
+            label="{'mean': 'Mean', 'upper_limit': 'Upper limit', 'lower_limit': 'Lower limit'}"
+            "[datum.line] + ' ' + format(datum.level, ',.1f')"
+        )
+        .mark_text(align="left", dx=6, fontSize=10, color="#31333F")
+        .encode(x=x, y="level:Q", text="label:N")
+    )
     rebases = (
         base.transform_window(first="row_number()", groupby=["segment"])
         .transform_filter("datum.first == 1 && datum.segment > 0")
@@ -296,7 +313,10 @@ def spc_chart(table: pd.DataFrame, title: str = "", unit: str = "records") -> al
     heading = alt.Title(title) if title else alt.Undefined
     return styled(
         alt.LayerChart(
-            layer=[*limits, mean, line, points, rebases], data=frame, height=HEIGHT, title=heading
+            layer=[*limits, mean, line, points, rebases, labels],
+            data=frame,
+            height=HEIGHT,
+            title=heading,
         )
     )
 

@@ -1,9 +1,10 @@
-"""The overview's summary in words: which measures rose or fell significantly over the 12 months
-to a period, against the year before and against the pre-Covid baseline.
+"""The overview's summary in words: which measures rose or fell beyond normal month-to-month
+variation over the 12 months to a period, against the year before and against the pre-Covid
+baseline.
 
-Every sentence is written from the insight table and its exact test (`crimeprev.statistics.change`):
-a change is only ever called significant when the test says so, and changes that are not are
-named as such, so that a small move is never presented as a trend.
+Every sentence is written from the insight table and its test (`crimeprev.statistics.change`):
+a change is only ever called beyond normal variation when the test says so, and changes within
+it are named as such, so that a small move is never presented as a trend.
 """
 
 from __future__ import annotations
@@ -14,7 +15,8 @@ import pandas as pd
 
 from crimeprev.db import Database
 from crimeprev.figures.insight import insight_table
-from crimeprev.periods import Window, format_level, format_pct
+from crimeprev.periods import Window, format_pct
+from crimeprev.statistics.change import BEYOND_NORMAL, WITHIN_NORMAL, change_method_text
 from crimeprev.view import View
 
 DIRECTION_WORDS = {"up": "higher is better", "down": "lower is better"}
@@ -57,7 +59,9 @@ def _by_size(rows: pd.DataFrame) -> pd.DataFrame:
     return rows.assign(size=rows["pct_change"].abs()).sort_values("size", ascending=False)
 
 
-def _comparison_sentences(rows: pd.DataFrame, heading: str, level_pct: str) -> list[str]:
+def _comparison_sentences(
+    rows: pd.DataFrame, heading: str, level: float, small_count: int
+) -> list[str]:
     tested = rows[rows["significant"].notna()]
     untested = rows[rows["significant"].isna()]
     with_pct = tested[tested["pct_change"].notna()]
@@ -74,22 +78,19 @@ def _comparison_sentences(rows: pd.DataFrame, heading: str, level_pct: str) -> l
         ]
     sentences = [
         f"{heading}: {len(significant)} of the {len(tested)} measures tested changed "
-        f"significantly (exact test for two counts, {level_pct} level)."
+        f"{BEYOND_NORMAL} ({change_method_text(level, small_count)})."
     ]
     if len(rises):
-        word = "increase" if len(rises) == 1 else "increases"
+        word = "An increase" if len(rises) == 1 else "Increases"
         items = [_item(r) for r in rises.to_dict("records")]
-        sentences.append(f"Significant {word}: {_join(items)}.")
+        sentences.append(f"{word} {BEYOND_NORMAL}: {_join(items)}.")
     if len(falls):
-        word = "decrease" if len(falls) == 1 else "decreases"
+        word = "A decrease" if len(falls) == 1 else "Decreases"
         items = [_item(r) for r in falls.to_dict("records")]
-        sentences.append(f"Significant {word}: {_join(items)}.")
+        sentences.append(f"{word} {BEYOND_NORMAL}: {_join(items)}.")
     if len(steady):
         items = [_item(r, with_reading=False) for r in steady.to_dict("records")]
-        tail = "this move is" if len(steady) == 1 else "these moves are"
-        sentences.append(
-            f"No significant change: {_join(items)}; {tail} within what chance alone produces."
-        )
+        sentences.append(f"{WITHIN_NORMAL[:1].upper()}{WITHIN_NORMAL[1:]}: {_join(items)}.")
     no_pct = tested[tested["pct_change"].isna()]
     if len(no_pct):
         names = ", ".join(no_pct["measure_name"])
@@ -112,21 +113,23 @@ def overview_narrative(db: Database, view: View) -> list[str]:
     current = Window.ending(period, config.window_months)
     previous = current.shifted(-config.window_months)
     baseline = Window.ending(config.baseline_end, config.window_months)
-    level_pct = format_level(config.signals.significance_level)
+    level = config.signals.significance_level
     place = _place_words(db, view)
     paragraphs = [
         " ".join(
             _comparison_sentences(
                 table[table["comparison"] == "previous_year"],
                 f"Over the {current.label()} {place}, against the {previous.label()}",
-                level_pct,
+                level,
+                config.signals.small_count,
             )
         ),
         " ".join(
             _comparison_sentences(
                 table[table["comparison"] == "baseline"],
                 f"Against the pre-Covid baseline, the {baseline.label()}",
-                level_pct,
+                level,
+                config.signals.small_count,
             )
         ),
     ]
@@ -138,8 +141,8 @@ def overview_narrative(db: Database, view: View) -> list[str]:
             "a window compared, where a few records make a large % change."
         )
     paragraphs.append(
-        "A significant change is one the test finds unlikely to be chance if the underlying "
-        "rate had stayed the same; it does not say why the rate moved, and with large counts "
-        "even a small change can be significant."
+        f"A change {BEYOND_NORMAL} is one larger than the measure's own month-to-month "
+        "ups and downs would produce if its underlying rate had stayed the same; it does not "
+        "say why the rate moved, nor that the move matters."
     )
     return paragraphs

@@ -49,6 +49,7 @@ from crimeprev.report.content import (
     strand_empty_note,
 )
 from crimeprev.report.render import slide_pngs
+from crimeprev.statistics.change import BEYOND_NORMAL
 
 FONT = "Arial"
 
@@ -497,7 +498,7 @@ def _summary_slides(deck: _Deck) -> None:
             f"{content.current_window.label()} · {content.place_label}",
             [
                 "What changed, in sentences generated from the insight figures; each change "
-                "described as real passed a statistical test against chance variation.",
+                f"described as {BEYOND_NORMAL} passed a test that allows for it.",
                 *content.window_notes(),
                 content.source_note(),
             ],

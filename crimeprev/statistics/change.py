@@ -1,33 +1,52 @@
-"""Is a change between two counts real? An exact test for the ratio of two Poisson counts.
+"""Is a 12-month change beyond normal month-to-month variation? The year-on-year test.
 
-If the current and comparator counts are independent Poisson counts over windows of the same
-length, then given their total n the current count is binomial with n trials and probability
-1/2 when the underlying rates are equal (the conditional binomial test). The two-sided p-value is
-the binomial test's: the probability of every split of n no more likely than the one observed.
-The 95% interval for the rate ratio comes from the Clopper-Pearson interval for that binomial
-proportion p, through rate ratio = p / (1 - p) (times the ratio of the window lengths).
+Monthly crime counts vary more than a Poisson process would (a quiet month, a busy one, a
+seasonal swing), so treating two 12-month totals as two Poisson counts calls even ordinary
+wobble "significant" once counts reach the hundreds. The test here models the monthly counts:
 
-Recorded crime is usually more variable than Poisson, so with counts in the thousands even a
-small change can be significant: significance says a change is unlikely to be chance, not that
-it matters.
+- **quasi-Poisson model** (`statsmodels` GLM): log(expected monthly count) = level + a step for
+  the current window + month of year, fitted to the comparator's and the current window's
+  months (month of year only when both are whole years: each holds every calendar month once,
+  so seasons are not mistaken for noise). When the 12 months before the comparator window are
+  covered too, they join the fit with a level of their own, which firms up the month-of-year
+  term and the dispersion (22 degrees of freedom instead of 11). The dispersion
+  (how much more the months vary than Poisson) is the Pearson chi-squared over its degrees of
+  freedom, floored at 1, and the step's p-value and interval come from the t distribution on
+  those degrees of freedom. The rate ratio is exp(step): the current monthly rate over the
+  comparator's.
+- **exact test** where a window counts fewer than `small_count` records: given the two totals'
+  sum, the current total is binomial under an unchanged rate (`scipy.stats.binomtest`, with its
+  exact Clopper-Pearson interval). With so few records, chance variation dwarfs the extra.
+
+A change is "beyond normal month-to-month variation" when p < `significance_level`, which every
+caller passes from the `[signals]` configuration. `BEYOND_NORMAL` and `WITHIN_NORMAL` are the
+words every surface uses for the two outcomes (`variation_words`, `change_verdict`).
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+import warnings
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from datetime import date
 
-DEFAULT_SIGNIFICANCE_LEVEL = 0.05
-DEFAULT_SMALL_COUNT = 20
-# The binomial test's tolerance for "equally likely" splits, as scipy.stats.binomtest uses.
-RELATIVE_TOLERANCE = 1 + 1e-7
+QUASI_POISSON = "quasi-Poisson"
+EXACT = "exact"
+TEST_NAMES = {
+    QUASI_POISSON: "quasi-Poisson model of the monthly counts",
+    EXACT: "exact test for two counts",
+}
+BEYOND_NORMAL = "beyond normal month-to-month variation"
+WITHIN_NORMAL = "within normal variation"
+BEYOND_SHORT = "beyond normal variation"
 
 
 @dataclass(frozen=True)
 class RateRatioTest:
     """The test of current against comparator counts; `None` fields mean "not defined here",
-    with `note` saying why."""
+    with `note` saying why. `test` names the test used (`QUASI_POISSON` or `EXACT`) and
+    `dispersion` the variance of the monthly counts as a multiple of the Poisson variance."""
 
     current_count: int
     comparator_count: int
@@ -38,56 +57,34 @@ class RateRatioTest:
     significant: bool | None
     small_counts: bool
     note: str | None
+    test: str | None = None
+    dispersion: float | None = None
 
 
-def _first_true(predicate: Callable[[int], bool], lo: int, hi: int) -> int:
-    """The smallest i in [lo, hi] where `predicate` holds, for a predicate false then true
-    along [lo, hi]; hi + 1 when it never holds."""
-    while lo <= hi:
-        mid = (lo + hi) // 2
-        if predicate(mid):
-            hi = mid - 1
-        else:
-            lo = mid + 1
-    return lo
+def variation_words(significant: bool | None) -> str | None:
+    """A test's outcome in plain words: `beyond normal month-to-month variation` or `within
+    normal variation`; None when there is no test."""
+    if significant is None:
+        return None
+    return BEYOND_NORMAL if significant else WITHIN_NORMAL
 
 
-def binomial_p_value(successes: int, trials: int, probability: float = 0.5) -> float:
-    """Two-sided exact binomial p-value: the total probability of all outcomes no more likely
-    than `successes` (the definition `scipy.stats.binomtest` uses)."""
-    if not 0 <= successes <= trials:
-        raise ValueError("successes must lie between 0 and trials")
-    from scipy.stats import binom  # imported when first needed: it takes a second to load
-
-    k, n, p = successes, trials, probability
-    if n == 0 or k == p * n:
-        return 1.0
-    observed = float(binom.pmf(k, n, p)) * RELATIVE_TOLERANCE
-
-    def no_likelier(x: int) -> bool:
-        return float(binom.pmf(x, n, p)) <= observed
-
-    # The pmf rises to its mode and falls after it, so each side is searched by bisection.
-    if k < p * n:
-        first_far = _first_true(no_likelier, math.ceil(p * n), n)
-        total = float(binom.cdf(k, n, p)) + float(binom.sf(first_far - 1, n, p))
-    else:
-        last_far = _first_true(lambda x: not no_likelier(x), 0, math.floor(p * n)) - 1
-        total = float(binom.cdf(last_far, n, p)) + float(binom.sf(k - 1, n, p))
-    return min(1.0, total)
+def change_method_text(significance_level: float, small_count: int) -> str:
+    """What the year-on-year test is, in a phrase for help texts and captions."""
+    return (
+        f"a {TEST_NAMES[QUASI_POISSON]} at the {significance_level:.0%} level; an "
+        f"{TEST_NAMES[EXACT]} where a window counts fewer than {small_count} records"
+    )
 
 
-def clopper_pearson(successes: int, trials: int, level: float = 0.95) -> tuple[float, float]:
-    """The exact (Clopper-Pearson) interval for a binomial proportion, from beta quantiles."""
-    if trials <= 0 or not 0 <= successes <= trials:
-        raise ValueError("need 0 <= successes <= trials and trials > 0")
-    from scipy.stats import beta
-
-    tail = (1 - level) / 2
-    k, n = successes, trials
-    low = 0.0 if k == 0 else float(beta.ppf(tail, k, n - k + 1))
-    high = 1.0 if k == n else float(beta.ppf(1 - tail, k + 1, n - k))
-    return low, high
+def change_verdict(significant: bool | None, diff: float | None) -> str | None:
+    """A test's outcome as a short label with its direction: `beyond normal variation ↑`,
+    `beyond normal variation ↓` or `within normal variation`; None when there is no test."""
+    if significant is None:
+        return None
+    if not significant:
+        return WITHIN_NORMAL
+    return f"{BEYOND_SHORT} {'↑' if (diff or 0) > 0 else '↓'}"
 
 
 def _ratio(proportion: float, length_ratio: float) -> float | None:
@@ -102,23 +99,28 @@ def rate_ratio_test(
     comparator_count: int,
     current_months: int = 12,
     comparator_months: int = 12,
-    significance_level: float = DEFAULT_SIGNIFICANCE_LEVEL,
-    small_count: int = DEFAULT_SMALL_COUNT,
+    *,
+    significance_level: float,
+    small_count: int,
 ) -> RateRatioTest:
-    """Test whether the current rate differs from the comparator rate; rate ratio = current /
-    comparator per month, with its (1 - significance_level) exact confidence interval."""
+    """The exact test of two counts as Poisson: rate ratio = current / comparator per month,
+    its (1 - significance_level) exact interval and the two-sided p-value, by
+    `scipy.stats.binomtest` on the current count's share of the two."""
     small = min(current_count, comparator_count) < small_count
     total = current_count + comparator_count
     if total == 0:
         return RateRatioTest(
             current_count, comparator_count, None, None, None, None, None, small,
-            "no test: neither window counted any record",
+            "no test: neither window counted any record", EXACT,
         )  # fmt: skip
+    from scipy.stats import binomtest  # imported when first needed: it takes a second to load
+
     # Under equal rates the current count's share is the current window's share of the time.
     null_share = current_months / (current_months + comparator_months)
     length_ratio = comparator_months / current_months
-    p_value = binomial_p_value(current_count, total, null_share)
-    low, high = clopper_pearson(current_count, total, 1 - significance_level)
+    result = binomtest(current_count, total, null_share)
+    interval = result.proportion_ci(confidence_level=1 - significance_level, method="exact")
+    p_value = float(result.pvalue)
     note = None
     if comparator_count == 0:
         note = "the comparison window counted none, so the ratio and its upper bound are infinite"
@@ -126,12 +128,130 @@ def rate_ratio_test(
         current_count=current_count,
         comparator_count=comparator_count,
         rate_ratio=_ratio(current_count / total, length_ratio),
-        rate_ratio_low=_ratio(low, length_ratio),
-        rate_ratio_high=_ratio(high, length_ratio),
+        rate_ratio_low=_ratio(float(interval.low), length_ratio),
+        rate_ratio_high=_ratio(float(interval.high), length_ratio),
         p_value=p_value,
         significant=p_value < significance_level,
         small_counts=small,
         note=note,
+        test=EXACT,
+        dispersion=None,
+    )
+
+
+@dataclass(frozen=True)
+class StepFit:
+    """The quasi-Poisson fit's step for the current window."""
+
+    rate_ratio: float
+    rate_ratio_low: float
+    rate_ratio_high: float
+    p_value: float
+    dispersion: float
+    residual_df: int
+    seasonal: bool
+
+
+MonthlyCounts = Mapping[date, int]
+
+
+def _whole_years(windows: Sequence[MonthlyCounts]) -> bool:
+    """Whether every window holds each calendar month exactly once."""
+    return all(sorted(m.month for m in w) == list(range(1, 13)) for w in windows)
+
+
+def step_fit(
+    current: MonthlyCounts,
+    comparator: MonthlyCounts,
+    earlier: MonthlyCounts | None = None,
+    *,
+    significance_level: float,
+) -> StepFit:
+    """Fit log(expected monthly count) = window level + month of year by a Poisson GLM and
+    return the current window's step over the comparator's, its standard error scaled by the
+    Pearson dispersion floored at 1 (quasi-Poisson). `earlier` (the year before the comparator)
+    adds a level of its own, so it firms up the month-of-year term and the dispersion without
+    touching the step. The month-of-year term enters when every window is a whole year."""
+    import numpy as np
+    import statsmodels.api as sm
+    from scipy.stats import norm
+    from scipy.stats import t as student_t
+
+    windows = [comparator, current] if earlier is None else [earlier, comparator, current]
+    seasonal = _whole_years(windows)
+    counts = np.array([float(c) for w in windows for c in w.values()])
+    window_of = np.array([i for i, w in enumerate(windows) for _ in w])
+    month_of = np.array([m.month for w in windows for m in w])
+    # Column 1 is the step: current against comparator; the earlier year, if any, has its own.
+    columns = [np.ones(len(counts)), (window_of == len(windows) - 1).astype(float)]
+    if earlier is not None:
+        columns.append((window_of == 0).astype(float))
+    if seasonal:
+        columns += [(month_of == k).astype(float) for k in range(2, 13)]
+    with warnings.catch_warnings():
+        # A month of zeros in a sparse series sends a month-of-year term towards its boundary;
+        # the step is still estimated, and statsmodels' warning would only repeat that.
+        warnings.simplefilter("ignore")
+        poisson = sm.GLM(counts, np.column_stack(columns), family=sm.families.Poisson()).fit()
+    df_resid = int(poisson.df_resid)
+    pearson = float(poisson.pearson_chi2) / df_resid if df_resid > 0 else 1.0
+    dispersion = max(1.0, pearson)
+    step = float(poisson.params[1])
+    se = float(poisson.bse[1]) * math.sqrt(dispersion)
+    if dispersion > 1.0:
+        # The dispersion is estimated, so the step's z is a t on the residual degrees of freedom.
+        p_value = float(2 * student_t.sf(abs(step / se), df_resid))
+        quantile = float(student_t.ppf(1 - significance_level / 2, df_resid))
+    else:
+        p_value = float(poisson.pvalues[1])
+        quantile = float(norm.ppf(1 - significance_level / 2))
+    return StepFit(
+        rate_ratio=math.exp(step),
+        rate_ratio_low=math.exp(step - quantile * se),
+        rate_ratio_high=math.exp(step + quantile * se),
+        p_value=min(1.0, p_value),
+        dispersion=dispersion,
+        residual_df=df_resid,
+        seasonal=seasonal,
+    )
+
+
+def change_test(
+    current: MonthlyCounts,
+    comparator: MonthlyCounts,
+    earlier: MonthlyCounts | None = None,
+    *,
+    significance_level: float,
+    small_count: int,
+) -> RateRatioTest:
+    """Whether the current window's monthly rate differs from the comparator's beyond normal
+    month-to-month variation. Each window is its months' counts (month start -> count). The
+    quasi-Poisson step (`step_fit`), or the exact test when a window counts fewer than
+    `small_count` records."""
+    current_count = int(sum(current.values()))
+    comparator_count = int(sum(comparator.values()))
+    if min(current_count, comparator_count) < small_count:
+        return rate_ratio_test(
+            current_count,
+            comparator_count,
+            len(current),
+            len(comparator),
+            significance_level=significance_level,
+            small_count=small_count,
+        )
+    fit = step_fit(current, comparator, earlier, significance_level=significance_level)
+    return RateRatioTest(
+        current_count=current_count,
+        comparator_count=comparator_count,
+        rate_ratio=fit.rate_ratio,
+        rate_ratio_low=fit.rate_ratio_low,
+        rate_ratio_high=fit.rate_ratio_high,
+        p_value=fit.p_value,
+        significant=fit.p_value < significance_level,
+        small_counts=False,
+        note=None,
+        test=QUASI_POISSON,
+        dispersion=fit.dispersion,
     )
 
 

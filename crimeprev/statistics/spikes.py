@@ -1,42 +1,41 @@
-"""The spike finder: for one month, every measure in every district whose count is improbably
-high against what was expected of it.
+"""The spike finder: for one month, the measures in the districts in view whose count is
+improbably high against what was expected of it.
 
-Expected count. A district's level is its mean monthly count over the 12 most recent covered
-months before the month (a whole year, so every season weighs the same). The month's seasonal
-factor is the force-wide count in the same calendar month over the preceding history (up to
-`spike_history_months`) divided by the force-wide mean month over that history: seasonality is
-learnt from the whole force, where there are enough records to see it, and applied to each
-district. Expected count = level x seasonal factor.
+Expected count. For each measure, the monthly counts of every force district over the
+preceding history (up to `spike_history_months`, at least `spike_min_history_months`) are fitted
+by a log-linear Poisson GLM (statsmodels): a level for each district, a trend shared by the
+districts and, when the history holds every calendar month, a month-of-year term. The fit is
+projected to the month: a trend is followed rather than lagged, and the season is that month's.
 
-Test. Under the expected count, the month's count is taken to be Poisson; its p-value is the
-upper tail, P(X >= count). A month tests every measure in every force district (14 x 14 with the
-shipped configuration), so at a 5% level some ten counts a month would alert by chance alone. The
-threshold is Bonferroni's instead: `spike_family_alpha` divided by the number of tests, which
-keeps the chance of even one false alarm in a month under `spike_family_alpha` (5%) when the
-counts follow their expected levels. A count must also exceed its expected count by at least
-`spike_min_excess` records, so a district that usually records nothing cannot alert on three.
-The place filters choose which alerts are shown, never the threshold, so an alert reads the
-same whatever else is selected. Records outside the force area or without a location are
-never tested: they belong to no district a lead could act in.
+Test. The month's count is compared with a negative binomial whose mean is the expected count
+and whose variance allows for the measure's extra variation, mean + alpha x mean squared, with
+alpha estimated for the measure by maximum likelihood (statsmodels' `NegativeBinomial`; zero
+when the counts vary no more than Poisson), and for the uncertainty of the expected count
+itself (the fit's standard error at that month); the p-value is the upper tail,
+P(X >= count). A month tests every measure in every
+district in view, so a per-count 5% level would raise several false alarms a month by chance;
+the threshold is Bonferroni's instead: `spike_family_alpha` divided by the number of counts
+tested, which holds the chance of any false alarm in a month at or under `spike_family_alpha`.
+A count must also exceed its expected count by at least `spike_min_excess` records, so a
+district that usually records nothing cannot alert on three. Records outside the force area or
+without a location are never tested: they belong to no district a lead could act in.
 """
 
 from __future__ import annotations
 
+import math
+import warnings
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
-from typing import Any
 
 import pandas as pd
 
 from crimeprev.config import Signals
-from crimeprev.db import Database
-from crimeprev.figures.insight import covered_months
-from crimeprev.figures.overview import strand_url
-from crimeprev.periods import PeriodError, add_months, format_month, month_long_label
-from crimeprev.view import View
+from crimeprev.periods import PeriodError, add_months, month_long_label
 
-LEVEL_MONTHS = 12
 READING = {"down": "concern", "up": "good news"}
+BELOW_EXPECTED = "at or below expected"
 SPIKE_COLUMNS = (
     "measure_id",
     "measure_name",
@@ -53,6 +52,7 @@ SPIKE_COLUMNS = (
     "excess_count",
     "ratio",
     "p_value",
+    "nb_alpha",
     "is_alert",
     "reading",
 )
@@ -67,6 +67,7 @@ SPIKE_JSON_KEYS = (
     "ratio",
     "p_value",
     "threshold_p_value",
+    "tests_count",
     "reading",
 )
 
@@ -75,42 +76,104 @@ class SpikesUnavailable(PeriodError):
     """The month cannot be tested: it is not in the data, or too little history precedes it."""
 
 
-@dataclass(frozen=True)
-class SpikeReport:
-    """One month's spike test: every test made, the alerts among them, and the threshold."""
-
-    month: date
-    tests: pd.DataFrame
-    alerts: pd.DataFrame
-    tests_count: int
-    threshold_p_value: float
-    history_start: date
-    history_end: date
-    history_months: int
-    settings: Signals
-
-    def threshold_text(self) -> str:
-        """The threshold in words, for the page and the command line."""
-        s = self.settings
-        return (
-            f"{self.tests_count} measure-district counts tested for "
-            f"{month_long_label(self.month)}; "
-            f"an alert needs p < {self.threshold_p_value:.1e} ({s.spike_family_alpha:g} shared "
-            f"across all tests, Bonferroni) and at least {s.spike_min_excess} records above the "
-            f"expected count, learnt from {self.history_months} months "
-            f"({month_long_label(self.history_start)} to {month_long_label(self.history_end)})."
-        )
-
-
-def upper_tail_p_value(count: int, expected: float) -> float:
-    """P(X >= count) for X Poisson with mean `expected`."""
+def upper_tail_p_value(count: int, expected: float, variance: float | None = None) -> float:
+    """P(X >= count) for X negative binomial with mean `expected` and `variance` (Poisson when
+    the variance is not above the mean)."""
     if count <= 0:
         return 1.0
     if expected <= 0:
         return 0.0
-    from scipy.stats import poisson  # imported when first needed: it takes a second to load
+    from scipy.stats import nbinom, poisson  # imported when first needed: slow to load
 
-    return float(poisson.sf(count - 1, expected))
+    if variance is None or variance <= expected * (1 + 1e-9):
+        return float(poisson.sf(count - 1, expected))
+    size = expected**2 / (variance - expected)
+    return float(nbinom.sf(count - 1, size, expected / variance))
+
+
+@dataclass(frozen=True)
+class MeasureFit:
+    """A measure's expected counts for the month, by district, with their variances."""
+
+    expected: dict[str, float]
+    variance: dict[str, float]
+    alpha: float
+    seasonal: bool
+
+
+def _month_index(month: pd.Timestamp) -> int:
+    return int(month.year) * 12 + int(month.month) - 1
+
+
+def measure_fit(history: pd.DataFrame, month: pd.Timestamp) -> MeasureFit:
+    """Fit one measure's district-by-month `history` (`district_code`, `month_start`,
+    `count_records`) and project it to `month`: district levels, a shared trend and, when every
+    calendar month is in the history, month of year; the negative binomial's alpha for the
+    measure (variance = mean + alpha x mean squared)."""
+    import numpy as np
+    import statsmodels.api as sm
+
+    totals = history.groupby("district_code")["count_records"].sum()
+    fitted = sorted(totals[totals > 0].index)
+    expected = {str(code): 0.0 for code in totals.index}
+    variance = dict(expected)
+    frame = history[history["district_code"].isin(fitted)]
+    if not fitted:
+        return MeasureFit(expected, variance, 0.0, False)
+    target = _month_index(month)
+    calendar = sorted({int(m.month) for m in frame["month_start"]})
+    seasonal = len(calendar) == 12
+    ahead = np.array([(_month_index(m) - target) / 12 for m in frame["month_start"]])
+
+    def design(codes: Sequence[str], years: np.ndarray, months: Sequence[int]) -> np.ndarray:
+        columns = [np.array([c == code for c in codes], dtype=float) for code in fitted]
+        columns.append(np.asarray(years, dtype=float))
+        if seasonal:
+            columns += [np.array([m == k for m in months], dtype=float) for k in range(2, 13)]
+        return np.column_stack(columns)
+
+    x = design(list(frame["district_code"]), ahead, [int(m.month) for m in frame["month_start"]])
+    y = frame["count_records"].to_numpy(dtype=float)
+    k = x.shape[1]
+    with warnings.catch_warnings():
+        # A district whose counts are nearly all zero pulls its level towards the boundary, and
+        # counts no more variable than Poisson pull the dispersion to zero: both are handled
+        # below, and statsmodels' warnings would only repeat them.
+        warnings.simplefilter("ignore")
+        poisson = sm.GLM(y, x, family=sm.families.Poisson()).fit()
+        params = np.asarray(poisson.params)
+        covariance = np.asarray(poisson.cov_params())
+        alpha = 0.0
+        if float(poisson.pearson_chi2) > poisson.df_resid:
+            try:
+                nb = sm.NegativeBinomial(y, x, loglike_method="nb2").fit(
+                    start_params=np.append(params, 0.05), method="newton", maxiter=100, disp=0
+                )
+                fitted_alpha = float(nb.params[-1])
+                nb_covariance = np.asarray(nb.cov_params())[:k, :k]
+                stable = bool(nb.mle_retvals.get("converged")) and 0 < fitted_alpha < 100
+                stable = stable and bool(np.isfinite(nb_covariance).all())
+            except (np.linalg.LinAlgError, ValueError):
+                stable = False
+            if stable:
+                params = np.asarray(nb.params[:k])
+                covariance = nb_covariance
+                alpha = fitted_alpha
+            else:
+                # No stable maximum: fall back on the Pearson dispersion as the variance's
+                # multiple of the mean, which the Poisson fit's errors then carry too.
+                phi = float(poisson.pearson_chi2) / max(int(poisson.df_resid), 1)
+                covariance = covariance * phi
+                alpha = (phi - 1) / max(float(np.mean(poisson.fittedvalues)), 1e-9)
+    at_month = design(fitted, np.zeros(len(fitted)), [int(month.month)] * len(fitted))
+    for code, row in zip(fitted, at_month, strict=True):
+        mean = math.exp(float(row @ params))
+        spread = float(row @ covariance @ row)
+        expected[code] = mean
+        # The month's own variation (negative binomial: mean + alpha x mean squared), widened
+        # by the uncertainty of the expected level itself (log-scale variance `spread`).
+        variance[code] = mean + mean**2 * ((1 + alpha) * (1 + spread) - 1)
+    return MeasureFit(expected, variance, alpha, seasonal)
 
 
 def spike_table(
@@ -118,11 +181,14 @@ def spike_table(
     month: date,
     improvement: dict[str, str],
     settings: Signals,
+    district_codes: Sequence[str] | None = None,
 ) -> tuple[pd.DataFrame, float]:
-    """Test every measure x district count of `month` in `monthly` (`measure_id`,
-    `district_code`, `month_start`, `count_records`, one row per covered month) against its
-    expected count from the months before; returns the tests, ranked, and the per-test threshold.
-    """
+    """Test each measure x district count of `month` in `monthly` (`measure_id`,
+    `district_code`, `month_start`, `count_records`, one row per covered month and every force
+    district) against its expected count from the months before. Only the districts in
+    `district_codes` (all when None) are tested, and the Bonferroni threshold shares
+    `settings.spike_family_alpha` among those tests; every district's history informs the fit.
+    Returns the tests, ranked, and the per-test threshold."""
     frame = monthly.assign(month_start=pd.to_datetime(monthly["month_start"]))
     target = pd.Timestamp(month)
     history_start = pd.Timestamp(add_months(month, -settings.spike_history_months))
@@ -136,19 +202,24 @@ def spike_table(
             f"The spike finder needs {settings.spike_min_history_months} months of data before "
             f"{month_long_label(month)}; the data has {len(history_months)}."
         )
-    recent = history[history["month_start"].isin(history_months[-LEVEL_MONTHS:])]
-    level = recent.groupby(["measure_id", "district_code"])["count_records"].mean()
-    force_monthly = history.groupby(["measure_id", "month_start"])["count_records"].sum()
-    force_frame = force_monthly.reset_index()
-    same_month = force_frame[force_frame["month_start"].dt.month == month.month]
-    seasonal = (
-        same_month.groupby("measure_id")["count_records"].mean()
-        / force_frame.groupby("measure_id")["count_records"].mean()
-    )
     tests = current.copy()
+    if district_codes is not None:
+        tests = tests[tests["district_code"].isin(list(district_codes))].copy()
+    from threadpoolctl import threadpool_limits
+
+    tested = set(tests["measure_id"])
+    # The fits are small: BLAS threads only contend for the cores (tens of times slower on a
+    # busy machine), so each runs on one.
+    with threadpool_limits(limits=1, user_api="blas"):
+        fits = {
+            str(measure_id): measure_fit(rows, target)
+            for measure_id, rows in history.groupby("measure_id")
+            if measure_id in tested
+        }
     keys = list(zip(tests["measure_id"], tests["district_code"], strict=True))
-    factors = seasonal.reindex(tests["measure_id"]).fillna(1.0).to_numpy()
-    tests["expected_count"] = level.reindex(keys).fillna(0.0).to_numpy() * factors
+    tests["expected_count"] = [fits[m].expected.get(d, 0.0) for m, d in keys]
+    tests["expected_variance"] = [fits[m].variance.get(d, 0.0) for m, d in keys]
+    tests["nb_alpha"] = [fits[m].alpha for m, _ in keys]
     tests["count_records"] = tests["count_records"].astype("int64")
     tests["excess_count"] = tests["count_records"] - tests["expected_count"]
     tests["ratio"] = [
@@ -156,79 +227,20 @@ def spike_table(
         for c, e in zip(tests["count_records"], tests["expected_count"], strict=True)
     ]
     tests["p_value"] = [
-        upper_tail_p_value(int(c), float(e))
-        for c, e in zip(tests["count_records"], tests["expected_count"], strict=True)
+        upper_tail_p_value(int(c), float(e), float(v))
+        for c, e, v in zip(
+            tests["count_records"], tests["expected_count"], tests["expected_variance"], strict=True
+        )
     ]
     threshold = settings.spike_family_alpha / max(len(tests), 1)
     tests["is_alert"] = (tests["p_value"] < threshold) & (
         tests["excess_count"] >= settings.spike_min_excess
     )
     tests["improvement"] = tests["measure_id"].map(improvement)
-    tests["reading"] = tests["improvement"].map(READING)
+    # Only a count above its expected level is read as a concern or good news.
+    tests["reading"] = [
+        READING[i] if excess > 0 else BELOW_EXPECTED
+        for i, excess in zip(tests["improvement"], tests["excess_count"], strict=True)
+    ]
     ranked = tests.sort_values(["p_value", "excess_count"], ascending=[True, False])
     return ranked.reset_index(drop=True), threshold
-
-
-def spike_report(
-    db: Database,
-    month: date,
-    district_codes: list[str] | None = None,
-    force: str | None = None,
-) -> SpikeReport:
-    """The spike finder for `month`: every test and the alerts, in the chosen districts,
-    strongest first, each with a link to its strand's page for that district."""
-    config = db.config
-    settings = config.signals
-    if month not in set(covered_months(db, force)):
-        raise SpikesUnavailable(f"There is no data for {month_long_label(month)}.")
-    monthly = db.query(
-        "measure_district_monthly",
-        start=add_months(month, -settings.spike_history_months),
-        end=month,
-        force=force,
-    )
-    improvement = {m.id: m.improvement for m in config.measures}
-    tests, threshold = spike_table(monthly, month, improvement, settings)
-    measures = {m.id: m for m in config.measures}
-    tests["measure_name"] = [measures[m].name for m in tests["measure_id"]]
-    tests["strand_id"] = [measures[m].strand_id for m in tests["measure_id"]]
-    tests["strand_name"] = [config.strand(s).name for s in tests["strand_id"]]
-    tests = tests[list(SPIKE_COLUMNS)]
-    tests["strand_link"] = [
-        strand_url(strand, View(period=month, districts=(slug,)))
-        for strand, slug in zip(tests["strand_id"], tests["district_slug"], strict=True)
-    ]
-    shown = tests if district_codes is None else tests[tests["district_code"].isin(district_codes)]
-    history = sorted(pd.to_datetime(monthly["month_start"]).unique())
-    history = [pd.Timestamp(m).date() for m in history if pd.Timestamp(m).date() < month]
-    return SpikeReport(
-        month=month,
-        tests=shown.reset_index(drop=True),
-        alerts=shown[shown["is_alert"]].reset_index(drop=True),
-        tests_count=len(tests),
-        threshold_p_value=threshold,
-        history_start=history[0],
-        history_end=history[-1],
-        history_months=len(history),
-        settings=settings,
-    )
-
-
-def spike_records(report: SpikeReport) -> list[dict[str, Any]]:
-    """The alerts as plain values under the documented JSON keys."""
-    return [
-        {
-            "measure": row["measure_id"],
-            "strand": row["strand_id"],
-            "district": row["district_name"],
-            "month": format_month(pd.Timestamp(row["month_start"]).date()),
-            "count_records": int(row["count_records"]),
-            "expected_count": round(float(row["expected_count"]), 2),
-            "excess_count": round(float(row["excess_count"]), 2),
-            "ratio": None if pd.isna(row["ratio"]) else round(float(row["ratio"]), 3),
-            "p_value": float(row["p_value"]),
-            "threshold_p_value": report.threshold_p_value,
-            "reading": row["reading"],
-        }
-        for row in report.alerts.to_dict("records")
-    ]
