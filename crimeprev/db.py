@@ -20,7 +20,13 @@ import pandas as pd
 import pyarrow as pa
 
 from crimeprev.config import Config, config_for
-from crimeprev.store import RECORD_SCHEMA, REPOSITORY_ROOT, aggregates_dir, has_records
+from crimeprev.store import (
+    RECORD_SCHEMA,
+    REPOSITORY_ROOT,
+    aggregates_dir,
+    has_records,
+    snapshot_root,
+)
 
 QUERIES_DIR = REPOSITORY_ROOT / "queries"
 PARAMETER = re.compile(r"\$([a-z_][a-z0-9_]*)")
@@ -265,9 +271,11 @@ class Database:
             con.register(f"{name}_arrow", table)
             con.execute(f"create or replace table {name} as select * from {name}_arrow")
             con.unregister(f"{name}_arrow")
-        aggregates = aggregates_dir(self.root)
+        # Records and monthly tables from one snapshot, resolved once: never half an import.
+        snapshot = snapshot_root(self.root)
+        aggregates = aggregates_dir(snapshot)
         views = {
-            "records": _records_view(self.root, self.config.taxonomy.flags),
+            "records": _records_view(snapshot, self.config.taxonomy.flags),
             "measure_monthly": _parquet_view(
                 aggregates / "measure_monthly.parquet", MEASURE_MONTHLY_COLUMNS
             ),
