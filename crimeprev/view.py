@@ -105,16 +105,19 @@ def resolve_filters(
     """Check user-given filter values; keep what is valid and explain what is not.
 
     `forces` are the forces the data holds: with more than one, the filters name one of them
-    (the first unless `force` names another), and only its districts and LPAs are accepted."""
+    (the data folder's own force, `[imports] force`, unless `force` names another), and only
+    its districts and LPAs are accepted."""
     problems: list[str] = []
     chosen_force = None
     if len(forces) > 1:
-        chosen_force = forces[0]
+        # The data folder's own force, never merely the first in alphabetical order.
+        configured = config.imports.force
+        chosen_force = configured if configured in forces else forces[0]
         if force:
             match = next((f for f in forces if f.lower() == force.strip().lower()), None)
             if match is None:
                 problems.append(
-                    f"Unknown force '{force}'. Showing {forces[0]}; the data holds "
+                    f"Unknown force '{force}'. Showing {chosen_force}; the data holds "
                     f"{', '.join(forces)}."
                 )
             else:

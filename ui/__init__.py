@@ -24,6 +24,7 @@ from crimeprev.config import Config, ConfigError, config_fingerprint, config_for
 from crimeprev.db import Database, DataUnreadable
 from crimeprev.figures.insight import covered_months, data_forces
 from crimeprev.periods import Window, format_month, month_label, month_long_label, months_between
+from crimeprev.present import cells_safe
 from crimeprev.report import render
 from crimeprev.store import data_dir, has_records
 from crimeprev.view import Filters, resolve_filters, split_values
@@ -399,7 +400,7 @@ def download(table: pd.DataFrame, file_name: str) -> None:
     """A button that downloads the table as CSV (without rerunning the page)."""
     st.download_button(
         "Download CSV",
-        data=table.to_csv(index=False).encode("utf-8"),
+        data=cells_safe.csv_bytes(table),
         file_name=file_name,
         mime="text/csv",
         icon=":material/download:",
