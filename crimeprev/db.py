@@ -247,6 +247,8 @@ class Database:
         self.root = root
         self.config = config or config_for(root)
         self.connection = duckdb.connect(":memory:")
+        # No progress bar: it would be printed into a command's output (JSON included).
+        self.connection.execute("set enable_progress_bar = false")
         self._remembered: OrderedDict[Hashable, Any] = OrderedDict()
         self._remembered_lock = threading.Lock()
         self._create_views()
