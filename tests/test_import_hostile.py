@@ -112,6 +112,7 @@ def check(run: Run, code: int, phrase: str | None = None) -> None:
     assert run.code == code, run.err
     assert "Traceback" not in run.err
     assert run.peak_mib < MEMORY_LIMIT_MIB, f"peak {run.peak_mib:.0f} MiB"
+    print(f"peak {run.peak_mib:.0f} MiB, exit {run.code}: {run.sentence or 'summary'}")
     if phrase is not None:
         assert phrase in run.sentence, run.err
         if code == 2:
