@@ -145,6 +145,26 @@ class Signals:
     spike_min_history_months: int = 12
 
 
+MIB = 1024 * 1024
+
+
+@dataclass(frozen=True)
+class Imports:
+    """The data folder's force and the limits every import checks before it reads a file
+    (`[imports]`): a file past one of them is refused with a sentence and nothing written."""
+
+    # The force this data folder is for: a file whose rows are another force's is refused
+    # unless `--force` names it, and the dashboard opens on this force.
+    force: str | None = None
+    max_file_bytes: int = 256 * MIB
+    max_total_bytes: int = 2048 * MIB
+    max_line_bytes: int = 1 * MIB
+    max_lines: int = 5_000_000
+    max_sheet_rows: int = 1_048_576
+    max_sheet_columns: int = 200
+    max_sheet_cells: int = 20_000_000
+
+
 @dataclass(frozen=True)
 class PeerGroup:
     """Which forces the force is compared with (`[peers]`): a named list, meant to be the
@@ -200,6 +220,7 @@ class Config:
     signals: Signals = field(default_factory=Signals)
     map: MapSettings = field(default_factory=MapSettings)
     peers: PeerGroup = field(default_factory=PeerGroup)
+    imports: Imports = field(default_factory=Imports)
 
     @property
     def measures(self) -> tuple[Measure, ...]:
@@ -533,6 +554,33 @@ def _load_periods(raw: Any, path: Path) -> dict[str, Any]:
     return checked
 
 
+def _load_imports(raw: Any, path: Path) -> Imports:
+    if raw is None:
+        return Imports()
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{path}: [imports] must be a table of settings.")
+    defaults = Imports()
+    unknown = set(raw) - set(defaults.__dataclass_fields__)
+    if unknown:
+        raise ConfigError(f"{path}: [imports] has unknown settings {sorted(unknown)}.")
+    force = raw.get("force")
+    if force is not None and (not isinstance(force, str) or not force.strip()):
+        raise ConfigError(f'{path}: [imports] force must name a force, e.g. "Essex Police".')
+    limits: dict[str, int] = {}
+    for name in defaults.__dataclass_fields__:
+        if name == "force":
+            continue
+        value = raw.get(name, getattr(defaults, name))
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            raise ConfigError(f"{path}: [imports] {name} must be a whole number, 1 or more.")
+        limits[name] = value
+    if limits["max_file_bytes"] > limits["max_total_bytes"]:
+        raise ConfigError(
+            f"{path}: [imports] max_file_bytes cannot be larger than max_total_bytes."
+        )
+    return Imports(force=force.strip() if force else None, **limits)
+
+
 def _extended(strategy: dict[str, Any], path: Path) -> dict[str, Any]:
     """A strategy that `extends = "default"`: the default strands, each strand's measures
     replaced by the file's `strand_overrides.<id>`, its other settings over the default's."""
@@ -542,6 +590,8 @@ def _extended(strategy: dict[str, Any], path: Path) -> dict[str, Any]:
     if base_name != "default":
         raise ConfigError(f"{path}: 'extends' can only name \"default\", not {base_name!r}.")
     base = _read_toml(DEFAULT_CONFIG_DIR / "strategy.toml")
+    # A data folder names its own force: the default's [imports] is not inherited.
+    base.pop("imports", None)
     overrides = strategy.get("strand_overrides", {})
     known = {entry.get("id") for entry in base.get("strands", [])}
     unknown = sorted(set(overrides) - known)
@@ -589,6 +639,7 @@ def load_config(folder: Path | None = None) -> Config:
             {str(entry.get("id")) for entry in strategy.get("strands", [])},
         ),
         peers=_load_peers(strategy.get("peers"), paths["strategy.toml"]),
+        imports=_load_imports(strategy.get("imports"), paths["strategy.toml"]),
         profile=str(strategy.get("profile", "force-records")),
         source=str(strategy.get("source", "The force's own crime and incident records")),
     )

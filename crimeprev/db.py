@@ -21,7 +21,13 @@ import pyarrow as pa
 
 from crimeprev.config import Config, config_for
 from crimeprev.errors import CrimeprevError
-from crimeprev.store import RECORD_SCHEMA, REPOSITORY_ROOT, aggregates_dir, has_records
+from crimeprev.store import (
+    RECORD_SCHEMA,
+    REPOSITORY_ROOT,
+    aggregates_dir,
+    has_records,
+    snapshot_root,
+)
 
 QUERIES_DIR = REPOSITORY_ROOT / "queries"
 # Views defined over the others, one `select` per file, created in this order.
@@ -246,6 +252,8 @@ class Database:
         self.root = root
         self.config = config or config_for(root)
         self.connection = duckdb.connect(":memory:")
+        # No progress bar: it would be printed into a command's output (JSON included).
+        self.connection.execute("set enable_progress_bar = false")
         self._remembered: OrderedDict[Hashable, Any] = OrderedDict()
         self._remembered_lock = threading.Lock()
         self._create_views()
@@ -270,9 +278,11 @@ class Database:
             con.register(f"{name}_arrow", table)
             con.execute(f"create or replace table {name} as select * from {name}_arrow")
             con.unregister(f"{name}_arrow")
-        aggregates = aggregates_dir(self.root)
+        # Records and monthly tables from one snapshot, resolved once: never half an import.
+        snapshot = snapshot_root(self.root)
+        aggregates = aggregates_dir(snapshot)
         views = {
-            "records": _records_view(self.root, self.config.taxonomy.flags),
+            "records": _records_view(snapshot, self.config.taxonomy.flags),
             "measure_monthly": _parquet_view(
                 aggregates / "measure_monthly.parquet", MEASURE_MONTHLY_COLUMNS
             ),

@@ -7,6 +7,11 @@
     <data>/commentary/commentary.csv               the lead's commentary per strand and period
     <data>/imports/log.jsonl, <id>/                each import's summary and set-aside rows
 
+After an import, records/ and aggregates/ are links through `current`, itself a link to one
+snapshot under .snapshots/: an import builds a whole new snapshot (unchanged months linked,
+not copied) and switches `current` to it in one rename, so a reader sees the months before
+the import or after it, never some of each.
+
 The data folder is `data/` in the repository unless `CRIMEPREV_DATA_DIR` names another; a
 process started with `CRIMEPREV_READ_ONLY=1` never writes to it.
 """
@@ -17,6 +22,7 @@ import fcntl
 import json
 import os
 import shutil
+import time
 import uuid
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
@@ -86,8 +92,11 @@ def has_records(root: Path) -> bool:
 
 
 def write_month(root: Path, month: date, table: pa.Table) -> Path:
-    """Replace one month's records atomically: write beside it, then swap folders."""
+    """Replace one month's records in place: written beside it, then swapped folders. This is
+    the demo's way of writing a folder from scratch, so a folder whose months an import had
+    switched in as snapshots is emptied of them first."""
     table = table.cast(RECORD_SCHEMA)
+    _leave_snapshots(root)
     target = month_partition(root, month)
     target.parent.mkdir(parents=True, exist_ok=True)
     staging = target.parent / f".staging-{target.name}-{uuid.uuid4().hex}"
@@ -99,6 +108,17 @@ def write_month(root: Path, month: date, table: pa.Table) -> Path:
     staging.rename(target)
     shutil.rmtree(retired, ignore_errors=True)
     return target
+
+
+def _leave_snapshots(root: Path) -> None:
+    link = root / CURRENT_LINK
+    if not link.is_symlink():
+        return
+    for part in SNAPSHOT_PARTS:
+        if (root / part).is_symlink():
+            (root / part).unlink()
+    link.unlink()
+    shutil.rmtree(snapshots_dir(root), ignore_errors=True)
 
 
 def write_table_atomically(table: pa.Table, path: Path) -> None:
@@ -130,15 +150,108 @@ def import_lock(root: Path) -> Iterator[None]:
             fcntl.flock(handle, fcntl.LOCK_UN)
 
 
-def _journal_steps(journal: Path) -> list[dict[str, str]]:
-    steps = json.loads(journal.read_text(encoding="utf-8"))
-    return [step for step in steps if isinstance(step, dict)]
+CURRENT_LINK = "current"
+SNAPSHOTS_FOLDER = ".snapshots"
+SCRATCH_FOLDER = ".tmp"
+SNAPSHOT_PARTS = ("records", "aggregates")
+
+
+def snapshots_dir(root: Path) -> Path:
+    return root / SNAPSHOTS_FOLDER
+
+
+def snapshot_root(root: Path) -> Path:
+    """The folder holding the records and monthly tables readers should use, resolved once:
+    the snapshot `current` points at, or `root` itself before any import switched one in.
+    A reader that takes both from this folder sees one import's months, never a mix."""
+    link = root / CURRENT_LINK
+    if link.is_symlink():
+        target = Path(os.path.realpath(link))
+        if target.is_dir():
+            return target
+    return root
+
+
+def scratch_dir(root: Path, name: str) -> Path:
+    """A temporary folder inside the data folder, removed by the next import if this one is
+    killed (a temporary folder elsewhere would be left behind)."""
+    folder = root / SCRATCH_FOLDER / name
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
+def _link(path: Path, target: str) -> None:
+    """Point the symlink `path` at `target` in one step (a new link renamed over the old)."""
+    staged = path.with_name(f".{path.name}-{uuid.uuid4().hex}")
+    staged.symlink_to(target)
+    os.replace(staged, path)
+
+
+def _retire_plain_layout(root: Path, batch: str) -> None:
+    """Move records/ and aggregates/ written in place (by the demo, or before snapshots) into
+    a snapshot of their own, and leave links through `current` in their place."""
+    for part in SNAPSHOT_PARTS:
+        path = root / part
+        if path.is_symlink():
+            continue
+        if path.exists():
+            retired = snapshots_dir(root) / f"plain-{batch}"
+            retired.mkdir(parents=True, exist_ok=True)
+            path.rename(retired / part)
+        _link(path, f"{CURRENT_LINK}/{part}")
+
+
+def _drop_old_snapshots(root: Path, keep: int = 2) -> None:
+    """Remove snapshots but the current one and the one before it (a reader that opened the
+    previous snapshot just before a switch can still finish its query)."""
+    folder = snapshots_dir(root)
+    if not folder.is_dir():
+        return
+    current = snapshot_root(root)
+    others = sorted(
+        (p for p in folder.iterdir() if p.is_dir() and p != current),
+        key=lambda p: p.stat().st_mtime_ns,
+        reverse=True,
+    )
+    for old in others[keep - 1 :]:
+        shutil.rmtree(old, ignore_errors=True)
+
+
+def recover_interrupted_writes(root: Path) -> None:
+    """Clear what an interrupted import left: staged snapshots it never switched in, links it
+    had not finished, and its temporary files. The data readers see is never touched."""
+    if (root / CURRENT_LINK).is_symlink():
+        for part in SNAPSHOT_PARTS:
+            if not (root / part).is_symlink():
+                _retire_plain_layout(root, uuid.uuid4().hex)
+                break
+    for leftover in root.glob(f".{CURRENT_LINK}-*"):
+        leftover.unlink(missing_ok=True)
+    for part in SNAPSHOT_PARTS:
+        for leftover in root.glob(f".{part}-*"):
+            leftover.unlink(missing_ok=True)
+    folder = snapshots_dir(root)
+    if folder.is_dir():
+        for staged in folder.glob("staging-*"):
+            shutil.rmtree(staged, ignore_errors=True)
+    _drop_old_snapshots(root)
+    shutil.rmtree(root / SCRATCH_FOLDER, ignore_errors=True)
+    # Folders from before snapshots: an older import's half-written months.
+    records = records_dir(root)
+    if records.is_dir() and not records.is_symlink():
+        for journal in sorted(records.glob(".journal-*.json")):
+            _finish_journal(journal)
+        for leftover in records.glob(".journal-*.pending"):
+            leftover.unlink(missing_ok=True)
+        for pattern in (".staging-*", ".retired-*"):
+            for leftover in records.glob(pattern):
+                shutil.rmtree(leftover, ignore_errors=True)
 
 
 def _finish_journal(journal: Path) -> None:
-    """Carry out a journal's swaps; each step can be repeated, so a crash mid-way is harmless."""
+    """Carry out the swaps of a journal an older version of the import had committed to."""
     folder = journal.parent
-    for step in _journal_steps(journal):
+    for step in json.loads(journal.read_text(encoding="utf-8")):
         target, staged, retired = (folder / step[k] for k in ("target", "staged", "retired"))
         if staged.exists():
             if target.exists() and not retired.exists():
@@ -148,67 +261,75 @@ def _finish_journal(journal: Path) -> None:
     journal.unlink()
 
 
-def recover_interrupted_writes(root: Path) -> None:
-    """Finish swaps an interrupted import had committed to; drop files it had not."""
-    folder = records_dir(root)
-    if not folder.is_dir():
-        return
-    for journal in sorted(folder.glob(".journal-*.json")):
-        _finish_journal(journal)
-    for leftover in folder.glob(".journal-*.pending"):
-        leftover.unlink(missing_ok=True)
-    for leftover in folder.glob(".staging-*"):
-        shutil.rmtree(leftover, ignore_errors=True)
-    for leftover in folder.glob(".retired-*"):
-        shutil.rmtree(leftover, ignore_errors=True)
+def _link_or_copy(source: Path, target: Path) -> None:
+    try:
+        os.link(source, target)
+    except OSError:
+        shutil.copy2(source, target)
 
 
 def replace_months(
     root: Path,
     tables: Mapping[date, pa.Table],
     before_commit: Callable[[], None] | None = None,
+    prepare: Callable[[Path, list[date]], None] | None = None,
+    on_staged: Callable[[str], None] | None = None,
 ) -> list[date]:
-    """Replace several months' records as one change: all of them or, if anything fails
-    before the commit point, none. Months whose file would not change are left alone.
+    """Replace several months' records as one change that readers see all at once: all of
+    them or, if anything fails before the switch, none. Months whose file would not change
+    are left alone. Returns the months actually replaced.
 
-    Every month is first written beside the records; a journal naming the swaps is then
-    written (the commit point) and carried out. An interrupted swap is finished by
-    `recover_interrupted_writes`. Returns the months actually replaced.
+    A new snapshot is built beside the current one: each unchanged month linked from it, each
+    new month written, then `prepare(snapshot, months)` (the monthly tables are rebuilt there).
+    The link `current` is then pointed at it in one rename, the commit point.
+    `on_staged` is told the snapshot's name before the switch, so an interrupted import can
+    later be told apart from a finished one.
     """
-    folder = records_dir(root)
-    folder.mkdir(parents=True, exist_ok=True)
-    batch = uuid.uuid4().hex
-    steps: list[dict[str, str]] = []
+    current = snapshot_root(root)
+    batch = time.strftime("%Y%m%dT%H%M%S-") + uuid.uuid4().hex[:8]
+    staged = snapshots_dir(root) / f"staging-{batch}"
     changed: list[date] = []
     try:
+        (staged / "records").mkdir(parents=True)
         for month, table in sorted(tables.items()):
-            key = format_month(month)
-            staged = folder / f".staging-{batch}-{key}"
-            staged.mkdir()
-            part = staged / "part-0.parquet"
+            key = f"month={format_month(month)}"
+            (staged / "records" / key).mkdir()
+            part = staged / "records" / key / "part-0.parquet"
             pq.write_table(table.cast(RECORD_SCHEMA), part, compression="zstd")
-            current = month_partition(root, month) / "part-0.parquet"
-            if current.is_file() and current.read_bytes() == part.read_bytes():
-                shutil.rmtree(staged)
-                continue
-            steps.append(
-                {
-                    "target": f"month={key}",
-                    "staged": staged.name,
-                    "retired": f".retired-{batch}-{key}",
-                }
-            )
-            changed.append(month)
+            old = current / "records" / key / "part-0.parquet"
+            if old.is_file() and old.read_bytes() == part.read_bytes():
+                part.unlink()
+                _link_or_copy(old, part)
+            else:
+                changed.append(month)
+        if not changed:
+            shutil.rmtree(staged)
+            if before_commit is not None:
+                before_commit()
+            return []
+        if (current / "records").is_dir():
+            for folder in (current / "records").glob("month=*"):
+                mine = staged / "records" / folder.name
+                if mine.exists():
+                    continue
+                mine.mkdir()
+                for file in folder.glob("*.parquet"):
+                    _link_or_copy(file, mine / file.name)
+        if (current / "aggregates").is_dir():
+            shutil.copytree(current / "aggregates", staged / "aggregates")
+        if prepare is not None:
+            prepare(staged, changed)
+        final = snapshots_dir(root) / batch
+        staged.rename(final)
+        if on_staged is not None:
+            on_staged(batch)
         if before_commit is not None:
             before_commit()
     except BaseException:
-        for step in steps:
-            shutil.rmtree(folder / step["staged"], ignore_errors=True)
+        shutil.rmtree(staged, ignore_errors=True)
+        shutil.rmtree(snapshots_dir(root) / batch, ignore_errors=True)
         raise
-    if steps:
-        journal = folder / f".journal-{batch}.json"
-        pending = journal.with_suffix(".pending")
-        pending.write_text(json.dumps(steps), encoding="utf-8")
-        pending.replace(journal)
-        _finish_journal(journal)
+    _link(root / CURRENT_LINK, f"{SNAPSHOTS_FOLDER}/{batch}")
+    _retire_plain_layout(root, batch)
+    _drop_old_snapshots(root)
     return changed

@@ -109,6 +109,13 @@ def split_values(raw: str | list[str] | None) -> list[str]:
     return [part.strip() for item in items for part in item.split(",") if part.strip()]
 
 
+def default_force(config: Config, forces: tuple[str, ...]) -> str:
+    """The force shown when none is asked for: the data folder's own (`[imports] force`), never
+    merely the first in alphabetical order; the first only when the folder names none held."""
+    configured = config.imports.force
+    return configured if configured in forces else forces[0]
+
+
 def resolve_filters(
     config: Config,
     covered: list[date],
@@ -122,16 +129,17 @@ def resolve_filters(
     """Check user-given filter values; keep what is valid and explain what is not.
 
     `forces` are the forces the data holds: with more than one, the filters name one of them
-    (the first unless `force` names another), and only its districts and LPAs are accepted."""
+    (the data folder's own force, `[imports] force`, unless `force` names another), and only
+    its districts and LPAs are accepted."""
     problems: list[str] = []
     chosen_force = None
     if len(forces) > 1:
-        chosen_force = forces[0]
+        chosen_force = default_force(config, forces)
         if force:
             match = next((f for f in forces if f.lower() == force.strip().lower()), None)
             if match is None:
                 problems.append(
-                    f"Unknown force '{force}'. Showing {forces[0]}; the data holds "
+                    f"Unknown force '{force}'. Showing {chosen_force}; the data holds "
                     f"{', '.join(forces)}."
                 )
             else:

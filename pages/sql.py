@@ -7,6 +7,7 @@ import streamlit as st
 
 import ui
 from crimeprev.figures import sqlconsole
+from crimeprev.present import cells_safe
 
 view = ui.current_view()
 console = sqlconsole.open_console(Path(view.root), view.version)
@@ -110,7 +111,7 @@ if outcome is not None and outcome[0] == sql:
         with st.container(horizontal=True):
             st.download_button(
                 "Download CSV",
-                data=sqlconsole.result_csv(result.table),
+                data=cells_safe.csv_bytes(result.table.to_pandas()),
                 file_name="query-result.csv",
                 mime="text/csv",
                 icon=":material/download:",

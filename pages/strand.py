@@ -15,6 +15,7 @@ from crimeprev.figures.overview import (
 )
 from crimeprev.figures.variation import measure_spc
 from crimeprev.periods import add_months, format_month, month_label, month_long_label, parse_month
+from crimeprev.present.cells_safe import markdown_text
 from crimeprev.present.charts import district_chart, monthly_chart, spc_chart
 from crimeprev.statistics.spc import SpcError, table_variation
 
@@ -170,7 +171,7 @@ else:
     ):
         with column:
             st.markdown(f"**{heading}**")
-            st.markdown("\n".join(f"- {line}" for line in lines) or empty)
+            st.markdown("\n".join(f"- {markdown_text(line)}" for line in lines) or empty)
 
 st.subheader("Commentary", divider="gray")
 commentary = ui.fetch(activity.commentary, strand.id, period)

@@ -10,6 +10,7 @@ with lines as (
         l.line_number,
         l.line,
         l.is_well_quoted,
+        l.line_problem,
         l.fields,
         len(l.fields) as count_fields
     from delivery_lines as l
@@ -71,6 +72,7 @@ checked as (
         nullif(months[2], '') as completed_month,
         months[3] as quarter_end,
         case
+            when line_problem is not null then line_problem
             when normalised = header_fields then 'a second header line inside the file'
             when not is_well_quoted then 'an unmatched double quote'
             when count_fields <> width

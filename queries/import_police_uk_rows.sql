@@ -47,7 +47,14 @@ typed as (
         *,
         try_cast(nullif(longitude_text, '') as double) as longitude,
         try_cast(nullif(latitude_text, '') as double) as latitude,
-        coalesce($force::varchar, nullif(reported_by, '')) as force
+        coalesce(nullif(reported_by, ''), $force::varchar) as force,
+        -- A crime is known by its Crime ID; an anti-social behaviour row, which has none, by
+        -- its month, its text and its line number: the same file read twice (from a folder
+        -- and from a zip) gives the same ids, and two identical rows in one file do not.
+        case
+            when crime_id <> '' then crime_id
+            else 'asb-' || month || '-' || md5(line || chr(31) || line_number::varchar)[1:16]
+        end as record_id
     from fields
 ),
 
@@ -88,14 +95,14 @@ ranked as (
     select
         *,
         case
-            when problem is null and crime_id <> ''
+            when problem is null
                 then row_number() over (
-                    partition by problem is null, crime_id order by file_index, line_number
+                    partition by problem is null, record_id order by file_index, line_number
                 )
             else 1
         end as occurrence,
         first(source_file || ' line ' || line_number) over (
-            partition by problem is null, crime_id order by file_index, line_number
+            partition by problem is null, record_id order by file_index, line_number
         ) as first_seen
     from checked
 ),
@@ -127,12 +134,14 @@ final as (
         line,
         coalesce(
             problem,
-            case when occurrence > 1 then 'duplicate Crime ID (first seen in ' || first_seen || ')' end
+            case
+                when occurrence > 1 and crime_id <> ''
+                    then 'duplicate Crime ID (first seen in ' || first_seen || ')'
+                when occurrence > 1
+                    then 'the same anti-social behaviour row was already read from ' || first_seen
+            end
         ) as reason,
-        case
-            when crime_id <> '' then crime_id
-            else 'asb-' || month || '-' || md5(file_name || ':' || line_number)[1:16]
-        end as record_id,
+        record_id,
         force,
         case when problem is null then (month || '-01')::date end as month_start,
         case when crime_type = 'Anti-social behaviour' then 'asb' else 'crime' end as record_kind,

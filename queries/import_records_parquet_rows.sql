@@ -20,7 +20,8 @@ final as (
         true as is_well_quoted,
         json_extract_string(
             line, list_transform($columns::varchar[], lambda c: '$."' || c || '"')
-        ) as fields
+        ) as fields,
+        null::varchar as line_problem
     from as_json
 )
 

@@ -11,6 +11,7 @@ with lines as (
         l.line_number,
         l.line,
         l.is_well_quoted,
+        l.line_problem,
         l.fields,
         len(l.fields) as count_fields
     from records_lines as l
@@ -87,6 +88,7 @@ checked as (
     select
         *,
         case
+            when line_problem is not null then line_problem
             when normalised = header_fields then 'a second header line inside the file'
             when not is_well_quoted then 'an unmatched double quote'
             when count_fields <> width

@@ -1,25 +1,7 @@
--- one row: one line of a text file (bar the empty end after a last line break), split into
--- comma-separated fields
-with content as (
-    select content from read_text($path::varchar)
-),
-
-numbered as (
-    select
-        unnest(string_split(content, chr(10))) as raw_line,
-        generate_subscripts(string_split(content, chr(10)), 1) as line_number
-    from content
-),
-
-cleaned as (
-    select
-        line_number::bigint as line_number,
-        regexp_replace(
-            case when line_number = 1 then ltrim(raw_line, chr(65279)) else raw_line end,
-            '\r$',
-            ''
-        ) as line
-    from numbered
+-- one row: one line of a text file (as read into numbered lines, whatever its line endings),
+-- split into comma-separated fields
+with cleaned as (
+    select line_number, line from read_parquet($path::varchar)
 ),
 
 split as (
@@ -34,7 +16,6 @@ split as (
             else string_split(line, ',')
         end as raw_fields
     from cleaned
-    where line <> '' or line_number < (select max(line_number) from cleaned)
 ),
 
 final as (
@@ -52,7 +33,8 @@ final as (
                     then replace(f[2:-2], '""', '"')
                 else f
             end
-        ) as fields
+        ) as fields,
+        null::varchar as line_problem
     from split
 )
 

@@ -21,7 +21,7 @@ from crimeprev.aggregate import open_database
 from crimeprev.figures.counts import record_counts
 from crimeprev.imports.common import ImportFailed, import_log, quarantined_rows
 from crimeprev.imports.police_uk import import_police_uk
-from crimeprev.store import REPOSITORY_ROOT
+from crimeprev.store import REPOSITORY_ROOT, snapshot_root, snapshots_dir
 
 HEADER = (
     "Crime ID,Month,Reported by,Falls within,Longitude,Latitude,Location,LSOA code,LSOA name,"
@@ -315,12 +315,17 @@ def test_an_import_killed_half_way_leaves_the_data_intact(tmp_path: Path):
         capture_output=True,
     )
     assert killed.returncode == -signal.SIGKILL
-    staged = [p for p in (root / "records").iterdir() if p.name.startswith(".staging")]
+    current = snapshot_root(root)
+    staged = [p for p in snapshots_dir(root).iterdir() if p != current]
     assert staged, "the killed import had written its months aside"
     assert record_counts(open_database(root), [])["count_records"].iloc[0] == 5
     assert import_log(root) == log_before
     summary = import_police_uk(root, [changed])
     assert not [p for p in (root / "records").iterdir() if p.name.startswith(".")]
+    assert not (root / ".tmp").exists() or not any((root / ".tmp").iterdir())
+    interrupted = import_log(root)[len(log_before)]
+    assert interrupted["status"] == "interrupted"
+    assert "before it switched its months in" in interrupted["notes"][0]
     assert summary.months_written == ["2018-10"]
     assert _checksums(root) != before
     part = root / "records" / "month=2018-10" / "part-0.parquet"

@@ -214,7 +214,7 @@ def test_a_malformed_row_is_set_aside_with_its_reason(tmp_path: Path, case: str)
     rows, expected = CASES[case]
     path = write_csv(tmp_path / "tracker.csv", COLUMNS, [GOOD, *rows])
     root = tmp_path / "data"
-    summary = import_delivery(root, path)
+    summary = import_delivery(root, path, replace_partial=True)
     assert summary.rows_read == 1 + len(rows)
     assert summary.rows_read == summary.rows_loaded + summary.rows_quarantined
     set_aside = quarantined_rows(root, summary.import_id).to_pylist()

@@ -30,7 +30,7 @@ from crimeprev.figures import insight
 from crimeprev.figures.counts import record_counts
 from crimeprev.imports.common import NOT_UTF8_REASON, ImportFailed, import_log, quarantined_rows
 from crimeprev.imports.records import import_records
-from crimeprev.store import RECORD_SCHEMA, REPOSITORY_ROOT
+from crimeprev.store import RECORD_SCHEMA, REPOSITORY_ROOT, snapshot_root, snapshots_dir
 from crimeprev.view import View
 
 MAPPING = REPOSITORY_ROOT / "examples" / "force-records-mapping.toml"
@@ -393,7 +393,7 @@ def test_a_file_that_cannot_be_read_is_refused_in_one_sentence(tmp_path: Path, c
         import_records(root, [extract_file(tmp_path / "in", content, name)], MAPPING)
     assert "\n" not in str(raised.value)
     assert not (root / "records").exists() or not any((root / "records").iterdir())
-    assert import_log(root) == []
+    assert [e["status"] for e in import_log(root)] == ["refused"]
 
 
 def _mapping(tmp_path: Path, text: str) -> Path:
@@ -529,10 +529,12 @@ def test_an_import_killed_half_way_leaves_the_data_intact(tmp_path: Path):
         capture_output=True,
     )
     assert killed.returncode == -signal.SIGKILL
-    assert [p for p in (root / "records").iterdir() if p.name.startswith(".staging")]
+    current = snapshot_root(root)
+    assert [p for p in snapshots_dir(root).iterdir() if p != current]
     assert record_counts(open_database(root), [])["count_records"].iloc[0] == 5
     assert import_log(root) == log_before
     summary = import_records(root, [changed], MAPPING)
+    assert import_log(root)[len(log_before)]["status"] == "interrupted"
     assert not [p for p in (root / "records").iterdir() if p.name.startswith(".")]
     assert summary.months_written == ["2022-09"]
     assert pq.read_table(root / "records" / "month=2022-09" / "part-0.parquet").num_rows == 2

@@ -12,7 +12,7 @@ import pandas as pd
 import streamlit as st
 
 from crimeprev.periods import Window, format_month, month_long_label
-from crimeprev.present import labels
+from crimeprev.present import cells_safe, labels
 from crimeprev.report import render
 from ui.cached import Frame
 
@@ -75,7 +75,7 @@ def download(table: pd.DataFrame, file_name: str) -> None:
     """A button that downloads the table as CSV (without rerunning the page)."""
     st.download_button(
         "Download CSV",
-        data=table.to_csv(index=False).encode("utf-8"),
+        data=cells_safe.csv_bytes(table),
         file_name=file_name,
         mime="text/csv",
         icon=":material/download:",

@@ -144,7 +144,12 @@ def command_import_delivery(args: argparse.Namespace) -> None:
         raise UsageError("Name the tracker to import (XLSX or CSV), or give --template FILE.")
 
     def work(root: Path, progress: Callable[[float, str], None]) -> ImportSummary:
-        return import_delivery(root, Path(args.path).expanduser(), progress=progress)
+        return import_delivery(
+            root,
+            Path(args.path).expanduser(),
+            progress=progress,
+            replace_partial=args.replace_partial,
+        )
 
     run_import(args, work)
 
@@ -204,7 +209,9 @@ def register(commands: Any) -> None:
         "(default: the district is read from the LSOA name)",
     )
     police.add_argument(
-        "--force", help="the force whose files these are; rows reported by others are set aside"
+        "--force",
+        help="the force whose rows to keep (default: the data folder's force); rows reported "
+        "by others are set aside, and a file holding only another force's rows is refused",
     )
     police.add_argument("--format", choices=SUMMARY_FORMATS, default="table")
     police.set_defaults(handler=command_import_police_uk)
@@ -236,6 +243,11 @@ def register(commands: Any) -> None:
     tracker.add_argument("path", nargs="?", help="the tracker: .xlsx or .csv")
     tracker.add_argument(
         "--template", metavar="FILE", help="write the tracker template (.xlsx or .csv) instead"
+    )
+    tracker.add_argument(
+        "--replace-partial",
+        action="store_true",
+        help="replace the plan with the rows that load even when others are set aside",
     )
     tracker.add_argument("--format", choices=SUMMARY_FORMATS, default="table")
     tracker.set_defaults(handler=command_import_delivery)

@@ -20,7 +20,7 @@ from crimeprev.figures.overview import count_text
 from crimeprev.periods import format_pct, parse_month
 from crimeprev.statistics.change import format_p_value
 from crimeprev.store import data_dir, has_records
-from crimeprev.view import View, find_district, split_values
+from crimeprev.view import View, default_force, find_district, split_values
 
 FORMATS = ("table", "csv", "json")
 
@@ -55,16 +55,18 @@ def open_data(args: argparse.Namespace) -> Database:
 
 def chosen_force(db: Database, given: str | None) -> str | None:
     """The force a command counts, as the dashboard chooses it: the one `--force` names, else
-    the first when the data holds several; None (every record) when it holds one."""
+    the data folder's own (`[imports] force`) when the data holds several; None (every record)
+    when it holds one."""
     forces = insight.data_forces(db)
     if given is None:
         if len(forces) > 1:
+            default = default_force(db.config, tuple(forces))
             print(
-                f"crimeprev: counting {forces[0]}; the data holds {', '.join(forces)} "
+                f"crimeprev: counting {default}; the data holds {', '.join(forces)} "
                 "(--force names another).",
                 file=sys.stderr,
             )
-            return forces[0]
+            return default
         return None
     match = next((f for f in forces if f.lower() == given.strip().lower()), None)
     if match is None:

@@ -5,10 +5,13 @@ keeps, reading text files line by line in DuckDB, and the progress it shows.
 from __future__ import annotations
 
 import json
+import os
+import shutil
 import time
 import uuid
 from collections import Counter
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from datetime import date
 from pathlib import Path
@@ -19,12 +22,24 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
+from crimeprev.aggregate import aggregates_current, build_aggregates
+from crimeprev.config import Config
+from crimeprev.db import Database
 from crimeprev.errors import CrimeprevError
 from crimeprev.periods import format_month, parse_month
-from crimeprev.store import RECORD_SCHEMA, month_partition, replace_months
+from crimeprev.store import (
+    RECORD_SCHEMA,
+    import_lock,
+    month_partition,
+    recover_interrupted_writes,
+    replace_months,
+    scratch_dir,
+    snapshot_root,
+)
 
 IMPORTS_FOLDER = "imports"
 LOG_FILE = "log.jsonl"
+RUNNING_FILE = "running.json"
 QUARANTINE_FILE = "quarantine.parquet"
 QUARANTINE_SCHEMA = pa.schema(
     [
@@ -99,6 +114,9 @@ class ImportSummary:
     rows_by_district: dict[str, int] = field(default_factory=dict)
     quarantine_file: str | None = None
     notes: list[str] = field(default_factory=list)
+    # finished, refused (a sentence in notes says why; nothing was written), failed, or
+    # interrupted (entered by the next import when this one was killed).
+    status: str = "finished"
 
     @property
     def rows_read(self) -> int:
@@ -128,6 +146,7 @@ class ImportSummary:
         return {
             "import_id": self.import_id,
             "kind": self.kind,
+            "status": self.status,
             "data_dir": self.data_dir,
             "started_at": self.started_at,
             "seconds": round(self.seconds, 3),
@@ -196,8 +215,120 @@ def save_import(root: Path, summary: ImportSummary, quarantined: pa.Table | None
         pq.write_table(quarantined.cast(QUARANTINE_SCHEMA), folder / QUARANTINE_FILE)
         summary.quarantine_file = str((folder / QUARANTINE_FILE).relative_to(root))
     (folder / "summary.json").write_text(json.dumps(summary.as_json(), indent=2), encoding="utf-8")
+    _append_log(root, summary.as_json())
+    (folder / RUNNING_FILE).unlink(missing_ok=True)
+
+
+def _append_log(root: Path, entry: dict[str, Any]) -> None:
+    imports_dir(root).mkdir(parents=True, exist_ok=True)
     with (imports_dir(root) / LOG_FILE).open("a", encoding="utf-8") as log:
-        log.write(json.dumps(summary.as_json()) + "\n")
+        log.write(json.dumps(entry) + "\n")
+        log.flush()
+        os.fsync(log.fileno())
+
+
+def _write_running(path: Path, entry: dict[str, Any]) -> None:
+    staged = path.with_name(f".{path.name}.{uuid.uuid4().hex}")
+    staged.write_text(json.dumps(entry), encoding="utf-8")
+    staged.replace(path)
+
+
+INTERRUPTED_BEFORE = (
+    "The import was stopped before it switched its months in, so the data is as it was "
+    "before it; run it again."
+)
+INTERRUPTED_AFTER = (
+    "The import was stopped after it switched its months in: the data holds them, but its "
+    "summary and the rows it set aside were not kept; run it again to have them."
+)
+INTERRUPTED_OTHER = (
+    "The import was stopped before it finished; the data holds either everything it wrote "
+    "or none of it. Run it again."
+)
+
+
+def recover_imports(root: Path) -> None:
+    """Account for imports that were killed: each gets a log entry saying whether its months
+    were switched in; what they left half-written and their temporary files are removed."""
+    current = snapshot_root(root).name
+    for running in sorted(imports_dir(root).glob(f"*/{RUNNING_FILE}")):
+        try:
+            entry = json.loads(running.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            entry = {}
+        if not isinstance(entry, dict):
+            entry = {}
+        snapshot = entry.get("snapshot")
+        if entry.get("kind") in ("police-uk", "records"):
+            note = INTERRUPTED_AFTER if snapshot and snapshot == current else INTERRUPTED_BEFORE
+        else:
+            note = INTERRUPTED_OTHER
+        _append_log(
+            root,
+            {
+                "import_id": entry.get("import_id", running.parent.name),
+                "kind": entry.get("kind", "unknown"),
+                "status": "interrupted",
+                "started_at": entry.get("started_at"),
+                "data_dir": str(root),
+                "files": [],
+                "rows_read": 0,
+                "rows_loaded": 0,
+                "rows_quarantined": 0,
+                "months_written": [],
+                "notes": [note],
+            },
+        )
+        running.unlink()
+    recover_interrupted_writes(root)
+
+
+@contextmanager
+def running_import(root: Path, summary: ImportSummary) -> Iterator[Path]:
+    """Hold the data folder's import lock for one import: first account for any import that
+    was killed, then mark this one as running (so that, killed, it is still accounted for by
+    the next), and yield a scratch folder inside the data folder. A refusal is entered in the
+    log with its sentence."""
+    with import_lock(root):
+        recover_imports(root)
+        folder = imports_dir(root) / summary.import_id
+        folder.mkdir(parents=True, exist_ok=True)
+        running = folder / RUNNING_FILE
+        _write_running(
+            running,
+            {
+                "import_id": summary.import_id,
+                "kind": summary.kind,
+                "started_at": summary.started_at,
+            },
+        )
+        scratch = scratch_dir(root, summary.import_id)
+        try:
+            yield scratch
+        except Exception as error:
+            summary.status = "refused" if isinstance(error, ImportFailed) else "failed"
+            summary.notes.append(str(error))
+            running.unlink(missing_ok=True)
+            _append_log(root, summary.as_json())
+            if not any(folder.iterdir()):
+                folder.rmdir()
+            raise
+        finally:
+            shutil.rmtree(scratch, ignore_errors=True)
+        running.unlink(missing_ok=True)
+
+
+def mark_staged(root: Path, summary: ImportSummary, snapshot: str) -> None:
+    """Note on the running import which snapshot it is about to switch in."""
+    _write_running(
+        imports_dir(root) / summary.import_id / RUNNING_FILE,
+        {
+            "import_id": summary.import_id,
+            "kind": summary.kind,
+            "started_at": summary.started_at,
+            "snapshot": snapshot,
+        },
+    )
 
 
 def import_log(root: Path) -> list[dict[str, Any]]:
@@ -229,24 +360,6 @@ def months_of(values: Iterable[str]) -> list[date]:
     return [parse_month(v) for v in values]
 
 
-BINARY_SNIFF_BYTES = 8192
-
-
-def read_text_file(path: Path, scratch: Path) -> tuple[Path, str | None, str | None]:
-    """The file to read as UTF-8, the file-level problem if it cannot be read at all, and a
-    note when undecodable bytes were replaced so their lines can be set aside."""
-    raw = path.read_bytes()
-    if b"\x00" in raw[:BINARY_SNIFF_BYTES]:
-        return path, "a binary file, not CSV text: nothing could be read", None
-    try:
-        raw.decode("utf-8")
-    except UnicodeDecodeError:
-        repaired = scratch / f"utf8-{uuid.uuid4().hex}.csv"
-        repaired.write_text(raw.decode("utf-8", errors="replace"), encoding="utf-8")
-        return repaired, None, "not UTF-8: lines with undecodable bytes were set aside"
-    return path, None, None
-
-
 def existing_other_forces(root: Path, month: date, forces: set[str]) -> pa.Table | None:
     """The records already held for `month` from forces other than `forces`: an import
     replaces only its own force's records in a month."""
@@ -260,11 +373,16 @@ def existing_other_forces(root: Path, month: date, forces: set[str]) -> pa.Table
 
 
 def write_record_months(
-    root: Path, records: pa.Table, before_commit: Callable[[], None] | None = None
+    root: Path,
+    records: pa.Table,
+    config: Config,
+    summary: ImportSummary,
+    before_commit: Callable[[], None] | None = None,
 ) -> tuple[list[date], list[date]]:
-    """Replace each month in `records` (RECORD_SCHEMA columns) as one all-or-nothing change,
-    keeping other forces' records of those months. Returns the months written and the months
-    whose data was already exactly this."""
+    """Replace each month in `records` (RECORD_SCHEMA columns) as one all-or-nothing change
+    that readers see at once, keeping other forces' records of those months; the monthly
+    tables are rebuilt in the new snapshot before it is switched in. Returns the months
+    written and the months whose data was already exactly this."""
     if not records.num_rows:
         if before_commit is not None:
             before_commit()
@@ -277,8 +395,53 @@ def write_record_months(
         tables[month] = (
             pa.concat_tables([kept.cast(RECORD_SCHEMA), mine]) if kept is not None else mine
         )
-    written = replace_months(root, tables, before_commit=before_commit)
+    full_rebuild = not aggregates_current(root, config)
+
+    def prepare(snapshot: Path, months: list[date]) -> None:
+        build_aggregates(snapshot, months=None if full_rebuild else months, config=config)
+
+    written = replace_months(
+        root,
+        tables,
+        before_commit=before_commit,
+        prepare=prepare,
+        on_staged=lambda snapshot: mark_staged(root, summary, snapshot),
+    )
     return written, [m for m in tables if m not in written]
+
+
+def set_aside_known_ids(db: Database, rows: pa.Table, what: str) -> pa.Table:
+    """Set aside each row that would load a record id the data folder already holds in a
+    month (and force) this import does not replace: an id stays unique across imports.
+    `what` names the id in the reason (e.g. "Crime ID")."""
+    loaded = rows.filter(pc.is_null(rows["reason"]))
+    if not loaded.num_rows:
+        return rows
+    incoming = loaded.select(["record_id", "month_start", "force"])
+    load_table(db.connection, "import_incoming", incoming)
+    try:
+        held = db.query_arrow("import_known_record_ids")
+    finally:
+        db.connection.execute("drop table import_incoming")
+    if not held.num_rows:
+        return rows
+    months = dict(
+        zip(
+            held["record_id"].to_pylist(),
+            [format_month(m) for m in held["held_month"].to_pylist()],
+            strict=True,
+        )
+    )
+    reasons = [
+        reason
+        if reason is not None or record_id not in months
+        else f"{what} already loaded in {months[record_id]} by an earlier import"
+        for record_id, reason in zip(
+            rows["record_id"].to_pylist(), rows["reason"].to_pylist(), strict=True
+        )
+    ]
+    index = rows.column_names.index("reason")
+    return rows.set_column(index, "reason", pa.array(reasons, pa.string()))
 
 
 def tally_files(summary: ImportSummary, rows: pa.Table, month_column: str | None = None) -> None:

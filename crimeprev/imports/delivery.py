@@ -16,7 +16,6 @@ import io
 import json
 import os
 import shutil
-import tempfile
 import time
 import uuid
 from collections.abc import Callable
@@ -35,11 +34,12 @@ from crimeprev.imports.common import (
     Progress,
     load_table,
     no_progress,
+    running_import,
     save_import,
     tally_files,
 )
+from crimeprev.imports.reading import Budget
 from crimeprev.imports.records import ReadFile, normalise_name, read_file
-from crimeprev.store import import_lock
 
 # The tracker's columns, in the template's order; the import also accepts `strand` for
 # `strand_id`, and matches names ignoring case, spaces and underscores.
@@ -226,18 +226,27 @@ def replace_plan(
     return True
 
 
+PARTIAL_PROBLEM = (
+    "{count} row{s} could not be loaded (listed with their reasons), so the delivery plan was "
+    "left as it was: this import would replace the whole plan with the rest. Correct them and "
+    "import again, or give --replace-partial to replace the plan with the rows that loaded."
+)
+
+
 def import_delivery(
     root: Path,
     path: Path,
     progress: Progress = no_progress,
     before_commit: Callable[[], None] | None = None,
+    replace_partial: bool = False,
 ) -> ImportSummary:
     """Import a delivery tracker into the data folder `root`, replacing its delivery plan with
-    the rows loaded; see the module docstring. Returns what was read, loaded and set aside."""
+    the rows loaded; see the module docstring. When some rows are set aside the plan is only
+    replaced with `replace_partial`. Returns what was read, loaded and set aside."""
     started = time.perf_counter()
     summary = ImportSummary(kind="delivery", data_dir=str(root))
     label = str(path)
-    with import_lock(root):
+    with running_import(root, summary) as scratch:
         recover_delivery_writes(root)
         try:
             config = config_for(root)
@@ -247,20 +256,27 @@ def import_delivery(
             ) from error
         db = Database(root, config)
         progress(0.1, f"Reading {path.name}")
-        with tempfile.TemporaryDirectory(prefix="crimeprev-delivery-") as scratch:
-            read = read_file(db, path, Path(scratch), summary.notes, None)
-            report = FileReport(file=label)
-            report.blank_lines = int(pc.sum(read.lines["is_blank"]).as_py() or 0)
-            summary.files.append(report)
-            progress(0.4, "Checking every row")
-            rows = _check_rows(db, read, label)
+        read = read_file(db, path, scratch, summary.notes, Budget(config.imports), None)
+        report = FileReport(file=label)
+        report.blank_lines = int(pc.sum(read.lines["is_blank"]).as_py() or 0)
+        summary.files.append(report)
+        progress(0.4, "Checking every row")
+        rows = _check_rows(db, read, label)
         tally_files(summary, rows)
         loaded = rows.filter(pc.is_null(rows["reason"]))
         quarantined = rows.filter(pc.is_valid(rows["reason"]))
         quarters = sorted(set(loaded["quarter_end"].to_pylist()))
         report.months = quarters
         progress(0.7, "Writing the delivery plan")
-        if loaded.num_rows:
+        partial = loaded.num_rows and quarantined.num_rows and not replace_partial
+        if partial:
+            if before_commit is not None:
+                before_commit()
+            count = quarantined.num_rows
+            report.problem = PARTIAL_PROBLEM.format(count=f"{count:,}", s="" if count == 1 else "s")
+            summary.status = "refused"
+            summary.notes.append(report.problem)
+        elif loaded.num_rows:
             changed = replace_plan(root, plan_files(loaded), before_commit)
             count_actions = len(set(loaded["action_id"].to_pylist()))
             span = quarters[0] if len(quarters) == 1 else f"{quarters[0]} to {quarters[-1]}"
@@ -274,11 +290,7 @@ def import_delivery(
                 before_commit()
             summary.notes.append("No row could be loaded, so the delivery plan was left as it was.")
         summary.seconds = time.perf_counter() - started
-        save_import(
-            root,
-            summary,
-            quarantined,
-        )
+        save_import(root, summary, quarantined)
         progress(1.0, "Done")
     return summary
 

@@ -9,13 +9,12 @@ strands the files cannot measure say so.
 from __future__ import annotations
 
 import csv
+import json
 import re
 import shutil
-import tempfile
 import time
 import zipfile
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -23,8 +22,7 @@ import duckdb
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from crimeprev.aggregate import build_aggregates
-from crimeprev.config import ConfigError, config_for
+from crimeprev.config import Config, ConfigError, config_for, load_config
 from crimeprev.db import Database, DataUnreadable, run_query_arrow
 from crimeprev.imports.common import (
     NOT_UTF8_REASON,
@@ -35,19 +33,22 @@ from crimeprev.imports.common import (
     Progress,
     load_table,
     no_progress,
-    read_text_file,
     record_months,
+    running_import,
     save_import,
+    set_aside_known_ids,
     tally_files,
     write_record_months,
 )
-from crimeprev.periods import format_month
-from crimeprev.store import (
-    RECORD_SCHEMA,
-    has_records,
-    import_lock,
-    recover_interrupted_writes,
+from crimeprev.imports.reading import (
+    Budget,
+    FileProblem,
+    not_regular,
+    text_lines,
+    unpack_member,
 )
+from crimeprev.periods import format_month
+from crimeprev.store import RECORD_SCHEMA, has_records
 
 PROFILE = "police-uk"
 PROFILE_DIR = Path(__file__).resolve().parent.parent / "config" / "profiles" / PROFILE
@@ -67,6 +68,9 @@ COLUMNS = (
     "Last outcome category",
     "Context",
 )
+# The line the profile's strategy.toml holds in place of the force until the first import.
+FORCE_PLACEHOLDER = '# force = "..."  (the first import writes the force its files are reported by)'
+OTHER_FORCE_REASON = "reported by '"
 STREET_FILE = re.compile(r"(?P<month>\d{4}-\d{2})-(?P<force>[a-z0-9-]+)-street\.csv$", re.I)
 
 
@@ -93,23 +97,32 @@ class InputFile:
         return found.group("month") if found else None
 
 
-@contextmanager
-def gather_files(paths: Sequence[Path], skipped: list[dict[str, str]]) -> Iterator[list[InputFile]]:
+def gather_files(
+    paths: Sequence[Path], skipped: list[dict[str, str]], scratch: Path, budget: Budget
+) -> list[InputFile]:
     """The street-level files named by `paths` (files, folders searched throughout, zip
-    archives unpacked to a temporary folder). Files found that are not street-level crime
-    files are noted in `skipped`; a path that does not exist is an error."""
-    with tempfile.TemporaryDirectory(prefix="crimeprev-import-") as scratch:
-        found: list[InputFile] = []
-        for path in paths:
-            if not path.exists():
-                raise ImportFailed(f"{path} does not exist.")
-            if path.is_dir():
-                for file in sorted(path.rglob("*")):
-                    if file.is_file():
-                        _take(file, str(file), found, skipped, Path(scratch))
-            else:
-                _take(path, str(path), found, skipped, Path(scratch), explicit=True)
-        yield found
+    archives unpacked into `scratch` within the byte limits). Only regular files are read:
+    links, FIFOs and devices are listed in `skipped` with what they are, as are files that are
+    not street-level crime files; a path that does not exist is an error."""
+    found: list[InputFile] = []
+    for path in paths:
+        problem = not_regular(path)
+        if problem == "it does not exist":
+            raise ImportFailed(f"{path} does not exist.")
+        if problem == "a folder":
+            for file in sorted(path.rglob("*")):
+                inner = not_regular(file)
+                if inner == "a folder":
+                    continue
+                if inner is not None:
+                    skipped.append({"file": str(file), "reason": inner})
+                    continue
+                _take(file, str(file), found, skipped, scratch, budget)
+        elif problem is not None:
+            skipped.append({"file": str(path), "reason": problem})
+        else:
+            _take(path, str(path), found, skipped, scratch, budget, explicit=True)
+    return found
 
 
 def _take(
@@ -118,13 +131,12 @@ def _take(
     found: list[InputFile],
     skipped: list[dict[str, str]],
     scratch: Path,
+    budget: Budget,
     explicit: bool = False,
 ) -> None:
     if path.suffix.lower() == ".zip":
-        _unpack(path, label, found, skipped, scratch)
-    elif STREET_FILE.search(path.name) or (explicit and path.suffix.lower() == ".csv"):
-        found.append(InputFile(path, label))
-    elif explicit:
+        _unpack(path, label, found, skipped, scratch, budget)
+    elif STREET_FILE.search(path.name) or explicit:
         found.append(InputFile(path, label))
     else:
         skipped.append({"file": label, "reason": "not a street-level crime file (*-street.csv)"})
@@ -136,22 +148,31 @@ def _unpack(
     found: list[InputFile],
     skipped: list[dict[str, str]],
     scratch: Path,
+    budget: Budget,
 ) -> None:
     try:
-        with zipfile.ZipFile(archive) as opened:
-            members = [m for m in opened.infolist() if not m.is_dir()]
-            target = scratch / f"{len(list(scratch.iterdir()))}-{archive.stem}"
-            for member in members:
-                name = f"{label}:{member.filename}"
-                if not STREET_FILE.search(Path(member.filename).name):
-                    skipped.append(
-                        {"file": name, "reason": "not a street-level crime file (*-street.csv)"}
-                    )
-                    continue
-                extracted = Path(opened.extract(member, target))
-                found.append(InputFile(extracted, name))
-    except zipfile.BadZipFile as error:
+        opened = zipfile.ZipFile(archive)
+    except (zipfile.BadZipFile, OSError) as error:
         raise ImportFailed(f"{label} is not a readable zip archive ({error}).") from error
+    with opened:
+        target = scratch / f"zip-{len(list(scratch.iterdir()))}"
+        target.mkdir()
+        for index, member in enumerate(opened.infolist()):
+            if member.is_dir():
+                continue
+            name = f"{label}:{member.filename}"
+            base = Path(member.filename).name
+            if not STREET_FILE.search(base):
+                skipped.append(
+                    {"file": name, "reason": "not a street-level crime file (*-street.csv)"}
+                )
+                continue
+            # Each member gets a folder of its own: names inside an archive are not trusted
+            # as paths, and the file name (which carries the month) is kept.
+            folder = target / str(index)
+            folder.mkdir()
+            unpack_member(opened, member, name, folder / base, budget)
+            found.append(InputFile(folder / base, name))
 
 
 def _header_positions(first_line: str) -> tuple[list[int] | None, str | None]:
@@ -166,14 +187,6 @@ def _header_positions(first_line: str) -> tuple[list[int] | None, str | None]:
             f"expected the data.police.uk columns {shown}"
         )
     return None, f"the header is not a data.police.uk street-level header (expected {shown})"
-
-
-def _first_line(path: Path) -> str:
-    with path.open(encoding="utf-8", errors="replace", newline="") as handle:
-        for line in handle:
-            if line.strip():
-                return line.rstrip("\r\n")
-    return ""
 
 
 def _load_lookup(con: duckdb.DuckDBPyConnection, lookup: Path | None) -> bool:
@@ -212,24 +225,49 @@ def _load_lookup(con: duckdb.DuckDBPyConnection, lookup: Path | None) -> bool:
     return True
 
 
-def prepare_folder(root: Path) -> None:
-    """Make `root` a data.police.uk data folder: its own copy of the profile's configuration.
-    A folder already holding records in another scheme is refused rather than mixed."""
+def folder_config(root: Path) -> tuple[Config, bool]:
+    """The configuration to check rows against, and whether the folder still needs the
+    profile copied in (done only when the import writes). A folder already holding records
+    in another scheme is refused rather than mixed."""
     config_dir = root / "config"
     try:
         config = config_for(root)
     except ConfigError as error:
         raise ImportFailed(f"The data folder's configuration cannot be used: {error}") from error
     if config.profile == PROFILE:
-        return
+        return config, False
     if has_records(root) or (config_dir / "strategy.toml").is_file():
         raise ImportFailed(
             f"{root} holds data in the force's own categories, not data.police.uk's. "
             "Import data.police.uk files into a folder of their own with --data-dir."
         )
-    config_dir.mkdir(parents=True, exist_ok=True)
-    for name in ("strategy.toml", "taxonomy.toml"):
-        shutil.copyfile(PROFILE_DIR / name, config_dir / name)
+    try:
+        return load_config(PROFILE_DIR), True
+    except ConfigError as error:  # pragma: no cover - the shipped profile is tested
+        raise ImportFailed(f"The police-uk profile cannot be used: {error}") from error
+
+
+def install_profile(root: Path, force: str | None) -> None:
+    """Give the folder its own copy of the profile's configuration (when it has none yet),
+    and name its force there when it names none."""
+    config_dir = root / "config"
+    if not (config_dir / "strategy.toml").is_file():
+        config_dir.mkdir(parents=True, exist_ok=True)
+        for name in ("strategy.toml", "taxonomy.toml"):
+            shutil.copyfile(PROFILE_DIR / name, config_dir / name)
+    if force is not None:
+        strategy = config_dir / "strategy.toml"
+        text = strategy.read_text(encoding="utf-8")
+        line = f"force = {json.dumps(force)}"
+        if FORCE_PLACEHOLDER in text:
+            text = text.replace(FORCE_PLACEHOLDER, line, 1)
+        elif re.search(r"^\[imports\]\s*$", text, re.M):
+            text = re.sub(r"^\[imports\]\s*$", f"[imports]\n{line}", text, count=1, flags=re.M)
+        else:
+            text += f"\n[imports]\n{line}\n"
+        staged = strategy.with_name(".strategy.toml.new")
+        staged.write_text(text, encoding="utf-8")
+        staged.replace(strategy)
     config_for.cache_clear()
 
 
@@ -245,84 +283,88 @@ def import_police_uk(
     forces) they hold; see the module docstring. Returns what was read, loaded and set aside."""
     started = time.perf_counter()
     summary = ImportSummary(kind="police-uk", data_dir=str(root))
-    with import_lock(root):
-        recover_interrupted_writes(root)
-        prepare_folder(root)
-        config = config_for(root)
+    with running_import(root, summary) as scratch:
+        config, fresh = folder_config(root)
         db = Database(root, config)
         con = db.connection
         use_lookup = _load_lookup(con, lsoa_lookup)
-        with (
-            gather_files(paths, summary.skipped_files) as inputs,
-            tempfile.TemporaryDirectory(prefix="crimeprev-text-") as scratch,
-        ):
-            if not inputs:
-                raise ImportFailed(
-                    "No street-level crime files (YYYY-MM-<force>-street.csv) were found in "
-                    + ", ".join(str(p) for p in paths)
-                    + "."
-                )
-            files, lines = [], []
-            for index, input_file in enumerate(inputs):
-                progress(0.7 * index / len(inputs), f"Reading {input_file.label}")
-                report = FileReport(file=input_file.label)
-                summary.files.append(report)
-                text_path, problem, note = read_text_file(input_file.path, Path(scratch))
-                if note:
-                    summary.notes.append(f"{input_file.label}: {note}")
-                if problem:
-                    report.problem = problem
-                    continue
-                try:
-                    read = run_query_arrow(con, "import_text_lines", {"path": str(text_path)})
-                except (duckdb.Error, DataUnreadable) as error:
-                    report.problem = f"the file cannot be read as text ({error})"
-                    continue
-                blank = pc.sum(read["is_blank"]).as_py() or 0
-                report.blank_lines = int(blank)
-                if read.num_rows == blank:
-                    report.problem = "the file is empty"
-                    continue
-                first = _first_line(text_path)
-                positions, header_problem = _header_positions(first)
-                header_line = 0
-                if header_problem is None:
-                    non_blank = read.filter(pc.invert(read["is_blank"]))
-                    header_line = int(non_blank["line_number"][0].as_py())
-                files.append(
-                    {
-                        "file_index": index,
-                        "source_file": input_file.label,
-                        "file_name": input_file.path.name,
-                        "file_month": input_file.month_in_name,
-                        "header_problem": header_problem,
-                        "header_line_number": header_line,
-                        "positions": positions,
-                    }
-                )
-                lines.append(
-                    read.drop_columns(["line"])
-                    .append_column("line", read["line"])
-                    .add_column(0, "file_index", pa.array([index] * read.num_rows, pa.int64()))
-                )
-            progress(0.7, "Checking every row")
-            rows = _check_rows(db, files, lines, force, config.taxonomy.crime_types, use_lookup)
-            loaded = rows.filter(pc.is_null(rows["reason"]))
-            quarantined = rows.filter(pc.is_valid(rows["reason"]))
-            tally_files(summary, rows, "month_start")
-            progress(0.8, "Writing months")
-            columns = [c for c in RECORD_SCHEMA.names if c in loaded.column_names]
-            written, unchanged = write_record_months(
-                root, _with_flags(loaded.select(columns)), before_commit
+        budget = Budget(config.imports)
+        inputs = gather_files(paths, summary.skipped_files, scratch, budget)
+        if not inputs:
+            raise ImportFailed(
+                "No street-level crime files (YYYY-MM-<force>-street.csv) were found in "
+                + ", ".join(str(p) for p in paths)
+                + "."
             )
-            summary.months_written = [format_month(m) for m in written]
-            summary.months_unchanged = [format_month(m) for m in unchanged]
-            for report in summary.files:
-                if report.problem:
-                    summary.notes.append(f"{report.file}: {report.problem}")
-        progress(0.9, "Updating the monthly tables")
-        if written:
-            build_aggregates(root, months=written, config=config)
+        files, lines = [], []
+        for index, input_file in enumerate(inputs):
+            progress(0.7 * index / len(inputs), f"Reading {input_file.label}")
+            report = FileReport(file=input_file.label)
+            summary.files.append(report)
+            try:
+                text = text_lines(input_file.path, input_file.label, scratch, budget)
+            except FileProblem as problem:
+                report.problem = str(problem)
+                continue
+            if text.note:
+                summary.notes.append(f"{input_file.label}: {text.note}")
+            try:
+                read = run_query_arrow(con, "import_text_lines", {"path": str(text.path)})
+            except (duckdb.Error, DataUnreadable) as error:
+                report.problem = f"the file cannot be read as text ({error})"
+                continue
+            blank = pc.sum(read["is_blank"]).as_py() or 0
+            report.blank_lines = int(blank)
+            if read.num_rows == blank:
+                report.problem = "the file is empty"
+                continue
+            non_blank = read.filter(pc.invert(read["is_blank"]))
+            positions, header_problem = _header_positions(non_blank["line"][0].as_py())
+            header_line = 0
+            if header_problem is None:
+                header_line = int(non_blank["line_number"][0].as_py())
+            files.append(
+                {
+                    "file_index": index,
+                    "source_file": input_file.label,
+                    "file_name": input_file.path.name,
+                    "file_month": input_file.month_in_name,
+                    "header_problem": header_problem,
+                    "header_line_number": header_line,
+                    "positions": positions,
+                }
+            )
+            lines.append(
+                read.select(
+                    ["line_number", "is_blank", "is_well_quoted", "fields", "line"]
+                ).add_column(0, "file_index", pa.array([index] * read.num_rows, pa.int64()))
+            )
+        progress(0.7, "Checking every row")
+        folder_force = config.imports.force
+        chosen = force or folder_force
+        if chosen is None:
+            chosen = _only_force(db, files, lines, config.taxonomy.crime_types, use_lookup)
+        rows = _check_rows(db, files, lines, chosen, config.taxonomy.crime_types, use_lookup)
+        if force is None:
+            _refuse_other_force_files(rows, chosen)
+        rows = set_aside_known_ids(db, rows, "Crime ID")
+        loaded = rows.filter(pc.is_null(rows["reason"]))
+        quarantined = rows.filter(pc.is_valid(rows["reason"]))
+        tally_files(summary, rows, "month_start")
+        progress(0.8, "Writing months")
+        if loaded.num_rows and (fresh or folder_force is None):
+            install_profile(root, chosen if folder_force is None else None)
+            config = config_for(root)
+        columns = [c for c in RECORD_SCHEMA.names if c in loaded.column_names]
+        written, unchanged = write_record_months(
+            root, _with_flags(loaded.select(columns)), config, summary, before_commit
+        )
+        summary.months_written = [format_month(m) for m in written]
+        summary.months_unchanged = [format_month(m) for m in unchanged]
+        for report in summary.files:
+            if report.problem:
+                summary.notes.append(f"{report.file}: {report.problem}")
+        progress(0.9, "Listing the months held")
         covered = Database(root, config).query("covered_months", force=None)
         record_months(summary, [m for m in covered["month_start"].dt.date])
         counts = pc.value_counts(loaded["district_code"]).to_pylist() if loaded.num_rows else []
@@ -334,13 +376,51 @@ def import_police_uk(
             )
         )
         summary.seconds = time.perf_counter() - started
-        save_import(
-            root,
-            summary,
-            quarantined,
-        )
+        save_import(root, summary, quarantined)
         progress(1.0, "Done")
     return summary
+
+
+def _only_force(
+    db: Database,
+    files: list[dict[str, object]],
+    lines: list[pa.Table],
+    categories: Sequence[str],
+    use_lookup: bool,
+) -> str | None:
+    """The one force the rows are reported by, for a folder that names no force yet; several
+    forces (and no --force to choose) refuse the import."""
+    rows = _check_rows(db, files, lines, None, categories, use_lookup)
+    loadable = rows.filter(pc.is_null(rows["reason"]))
+    forces = sorted({f for f in loadable["force"].to_pylist() if f})
+    if len(forces) > 1:
+        raise ImportFailed(
+            f"The files hold rows reported by {len(forces)} forces ({', '.join(forces)}) and "
+            "this data folder names no force yet: give --force with the one it is for. "
+            "Nothing was imported."
+        )
+    return forces[0] if forces else None
+
+
+def _refuse_other_force_files(rows: pa.Table, force: str | None) -> None:
+    """Refuse the import when a file's rows all belong to another force than the folder's:
+    a misfiled month must not slip in as this force's data."""
+    if force is None or not rows.num_rows:
+        return
+    other = pc.starts_with(pc.fill_null(rows["reason"], ""), OTHER_FORCE_REASON)
+    for item in (
+        rows.append_column("is_other", other)
+        .group_by("source_file")
+        .aggregate([("is_other", "all"), ("force", "distinct")])
+        .to_pylist()
+    ):
+        if item["is_other_all"]:
+            theirs = ", ".join(sorted(f for f in item["force_distinct"] if f))
+            raise ImportFailed(
+                f"{item['source_file']} holds rows reported by {theirs}, not {force} (the force "
+                "this data folder is for): nothing was imported. If they belong here, import "
+                f'them with --force "{theirs}".'
+            )
 
 
 def _check_rows(

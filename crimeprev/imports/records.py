@@ -16,20 +16,16 @@ from __future__ import annotations
 
 import csv
 import io
-import tempfile
 import time
 import tomllib
-import zipfile
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from crimeprev.aggregate import build_aggregates
 from crimeprev.config import Config, ConfigError, config_for
 from crimeprev.db import Database, DataUnreadable
 from crimeprev.imports.common import (
@@ -41,14 +37,23 @@ from crimeprev.imports.common import (
     Progress,
     load_table,
     no_progress,
-    read_text_file,
     record_months,
+    running_import,
     save_import,
+    set_aside_known_ids,
     tally_files,
     write_record_months,
 )
+from crimeprev.imports.reading import (
+    Budget,
+    FileProblem,
+    require_regular,
+    sheet_cells,
+    sheet_rows,
+    text_lines,
+)
 from crimeprev.periods import format_month
-from crimeprev.store import RECORD_SCHEMA, import_lock, recover_interrupted_writes
+from crimeprev.store import RECORD_SCHEMA
 
 PROFILE = "force-records"
 FLAGS = tuple(name for name in RECORD_SCHEMA.names if name.startswith("is_"))
@@ -75,6 +80,7 @@ DEFAULT_FALSE = ("n", "no", "false", "0")
 CSV_SUFFIXES = (".csv", ".txt")
 PARQUET_SUFFIXES = (".parquet", ".pq")
 XLSX_SUFFIXES = (".xlsx", ".xlsm")
+LINE_COLUMNS = ["line_number", "line", "is_blank", "is_well_quoted", "fields", "line_problem"]
 OTHER_SEPARATORS = {";": "semicolons", "\t": "tabs", "|": "vertical bars"}
 
 
@@ -316,14 +322,19 @@ def _positions(read: ReadFile, mapping: Mapping, label: str) -> list[int | None]
     return positions
 
 
-def _read_csv(db: Database, path: Path, label: str, scratch: Path, notes: list[str]) -> ReadFile:
-    text_path, problem, note = read_text_file(path, scratch)
-    if problem:
-        raise ImportFailed(f"{label} is {problem}.")
-    if note:
-        notes.append(f"{label}: {note}")
+def _read_csv(
+    db: Database, path: Path, label: str, scratch: Path, budget: Budget, notes: list[str]
+) -> ReadFile:
     try:
-        lines = db.query_arrow("import_text_lines", path=str(text_path))
+        text = text_lines(path, label, scratch, budget)
+    except FileProblem as problem:
+        if problem.empty:
+            raise ImportFailed(f"{label} is empty: it holds no header and no rows.") from problem
+        raise ImportFailed(f"{label} is {problem}.") from problem
+    if text.note:
+        notes.append(f"{label}: {text.note}")
+    try:
+        lines = db.query_arrow("import_text_lines", path=str(text.path))
     except DataUnreadable as error:
         raise ImportFailed(f"{label} cannot be read as text ({error}).") from error
     content = lines.filter(pc.invert(lines["is_blank"]))
@@ -340,12 +351,14 @@ def _read_csv(db: Database, path: Path, label: str, scratch: Path, notes: list[s
     return ReadFile(
         header=header,
         header_line_number=int(content["line_number"][0].as_py()),
-        lines=lines.select(["line_number", "line", "is_blank", "is_well_quoted", "fields"]),
+        lines=lines.select(LINE_COLUMNS),
         unit="line",
     )
 
 
-def _read_parquet(db: Database, path: Path, label: str) -> ReadFile:
+def _read_parquet(db: Database, path: Path, label: str, budget: Budget) -> ReadFile:
+    require_regular(path, label)
+    budget.take(label, path.stat().st_size)
     try:
         header = db.query_arrow("import_records_parquet_columns", path=str(path))
         names = header["column_name"].to_pylist()
@@ -359,89 +372,69 @@ def _read_parquet(db: Database, path: Path, label: str) -> ReadFile:
     return ReadFile(header=names, header_line_number=0, lines=lines, unit="row")
 
 
-def _cell_text(value: Any) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, datetime):
-        return value.isoformat(sep=" ").removesuffix(" 00:00:00")
-    if isinstance(value, date):
-        return value.isoformat()
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
-    return str(value)
-
-
 def _csv_line(values: list[str]) -> str:
     buffer = io.StringIO()
     csv.writer(buffer, lineterminator="").writerow(values)
     return buffer.getvalue()
 
 
-def _read_xlsx(path: Path, label: str, sheet: str | None) -> ReadFile:
-    from openpyxl import load_workbook
-    from openpyxl.utils.exceptions import InvalidFileException
+UNSAVED_FORMULA = (
+    "a formula without a saved value in {cells}: open the workbook in Excel or LibreOffice, "
+    "save it (so its values are stored) and import it again"
+)
 
-    try:
-        workbook = load_workbook(path, read_only=True, data_only=True)
-    except (InvalidFileException, zipfile.BadZipFile, KeyError, OSError) as error:
-        raise ImportFailed(f"{label} cannot be read as an XLSX workbook ({error}).") from error
-    try:
-        if sheet is not None and sheet not in workbook.sheetnames:
-            raise ImportFailed(
-                f"{label} has no sheet '{sheet}'; its sheets are {', '.join(workbook.sheetnames)}."
-            )
-        worksheet = workbook[sheet] if sheet is not None else workbook.worksheets[0]
-        rows = [
-            [_cell_text(v) for v in row] for row in worksheet.iter_rows(min_row=1, values_only=True)
-        ]
-    finally:
-        workbook.close()
-    trimmed = []
-    for values in rows:
-        while values and values[-1].strip() == "":
-            values.pop()
-        trimmed.append(values)
-    header_index = next((i for i, v in enumerate(trimmed) if v), None)
-    if header_index is None:
+
+def _read_xlsx(path: Path, label: str, sheet: str | None, budget: Budget) -> ReadFile:
+    cells = sheet_cells(path, label, sheet, budget)
+    numbers, texts, blanks, fields_list, problems = [], [], [], [], []
+    header: list[str] | None = None
+    header_line = 0
+    for row_index, values, formulas in sheet_rows(cells):
+        if header is None and values:
+            header, header_line = values, row_index
+        numbers.append(row_index)
+        texts.append(_csv_line(values))
+        blanks.append(not values and not formulas)
+        fields_list.append(values)
+        problems.append(UNSAVED_FORMULA.format(cells=", ".join(formulas)) if formulas else None)
+    if header is None:
         raise ImportFailed(f"{label} is empty: its first sheet holds no header and no rows.")
-    width = len(trimmed[header_index])
-    fields = [v + [""] * (width - len(v)) if v else [] for v in trimmed]
+    width = len(header)
+    padded = [v + [""] * (width - len(v)) if v else [] for v in fields_list]
     lines = pa.table(
         {
-            "line_number": pa.array(range(1, len(fields) + 1), pa.int64()),
-            "line": pa.array([_csv_line(v) for v in trimmed], pa.string()),
-            "is_blank": pa.array([not v for v in trimmed], pa.bool_()),
-            "is_well_quoted": pa.array([True] * len(fields), pa.bool_()),
-            "fields": pa.array(fields, pa.list_(pa.string())),
+            "line_number": pa.array(numbers, pa.int64()),
+            "line": pa.array(texts, pa.string()),
+            "is_blank": pa.array(blanks, pa.bool_()),
+            "is_well_quoted": pa.array([True] * len(numbers), pa.bool_()),
+            "fields": pa.array(padded, pa.list_(pa.string())),
+            "line_problem": pa.array(problems, pa.string()),
         }
     )
-    return ReadFile(
-        header=trimmed[header_index],
-        header_line_number=header_index + 1,
-        lines=lines,
-        unit="row",
-    )
+    return ReadFile(header=header, header_line_number=header_line, lines=lines, unit="row")
 
 
 def read_file(
-    db: Database, path: Path, scratch: Path, notes: list[str], sheet: str | None = None
+    db: Database,
+    path: Path,
+    scratch: Path,
+    notes: list[str],
+    budget: Budget,
+    sheet: str | None = None,
 ) -> ReadFile:
     """Read a CSV, Parquet or XLSX file (told apart by its name) into numbered lines of
-    fields; a file that cannot be read at all raises ImportFailed saying why. Notes about
-    the file (undecodable bytes replaced) are added to `notes`; `scratch` is a folder for
-    the repaired copy of a file that is not UTF-8."""
+    fields, within the byte and sheet limits of `budget`; a file that cannot be read at all
+    raises ImportFailed saying why. Notes about the file (undecodable bytes replaced) are
+    added to `notes`; `scratch` is a folder for the lines read."""
     label = str(path)
-    if not path.is_file():
-        raise ImportFailed(f"{path} does not exist.")
+    require_regular(path, label)
     suffix = path.suffix.lower()
     if suffix in CSV_SUFFIXES:
-        return _read_csv(db, path, label, scratch, notes)
+        return _read_csv(db, path, label, scratch, budget, notes)
     if suffix in PARQUET_SUFFIXES:
-        return _read_parquet(db, path, label)
+        return _read_parquet(db, path, label, budget)
     if suffix in XLSX_SUFFIXES:
-        return _read_xlsx(path, label, sheet)
+        return _read_xlsx(path, label, sheet, budget)
     if suffix == ".xls":
         raise ImportFailed(f"{label} is an old-style .xls workbook: save it as .xlsx or CSV.")
     raise ImportFailed(
@@ -537,53 +530,49 @@ def import_records(
     summary = ImportSummary(kind="records", data_dir=str(root))
     if not paths:
         raise ImportFailed("Name at least one file to import.")
-    with import_lock(root):
-        recover_interrupted_writes(root)
+    with running_import(root, summary) as scratch:
         config = _usable_folder(root)
         mapping = load_mapping(mapping_path, config)
         db = Database(root, config)
         month_expected = _check_month_format(db, mapping)
+        budget = Budget(config.imports)
         files: list[dict[str, Any]] = []
         lines: list[pa.Table] = []
-        with tempfile.TemporaryDirectory(prefix="crimeprev-records-") as scratch:
-            for index, path in enumerate(paths):
-                progress(0.6 * index / len(paths), f"Reading {path.name}")
-                read = read_file(db, path, Path(scratch), summary.notes, mapping.sheet)
-                positions = _positions(read, mapping, str(path))
-                summary.files.append(FileReport(file=str(path)))
-                files.append(
-                    {
-                        "file_index": index,
-                        "source_file": str(path),
-                        "unit": read.unit,
-                        "width": len(read.header),
-                        "header_fields": [h.strip().lower() for h in read.header],
-                        "header_line_number": read.header_line_number,
-                        "positions": positions,
-                    }
-                )
-                table = read.lines
-                lines.append(
-                    table.add_column(
-                        0, "file_index", pa.array([index] * table.num_rows, pa.int64())
-                    )
-                )
-                blank = pc.sum(table["is_blank"]).as_py() or 0
-                summary.files[-1].blank_lines = int(blank)
-            progress(0.6, "Checking every row")
-            rows = _check_rows(db, mapping, files, lines, month_expected)
+        for index, path in enumerate(paths):
+            progress(0.6 * index / len(paths), f"Reading {path.name}")
+            read = read_file(db, path, scratch, summary.notes, budget, mapping.sheet)
+            positions = _positions(read, mapping, str(path))
+            summary.files.append(FileReport(file=str(path)))
+            files.append(
+                {
+                    "file_index": index,
+                    "source_file": str(path),
+                    "unit": read.unit,
+                    "width": len(read.header),
+                    "header_fields": [h.strip().lower() for h in read.header],
+                    "header_line_number": read.header_line_number,
+                    "positions": positions,
+                }
+            )
+            table = read.lines
+            lines.append(
+                table.add_column(0, "file_index", pa.array([index] * table.num_rows, pa.int64()))
+            )
+            blank = pc.sum(table["is_blank"]).as_py() or 0
+            summary.files[-1].blank_lines = int(blank)
+        progress(0.6, "Checking every row")
+        rows = _check_rows(db, mapping, files, lines, month_expected)
+        rows = set_aside_known_ids(db, rows, "record id")
         loaded = rows.filter(pc.is_null(rows["reason"]))
         quarantined = rows.filter(pc.is_valid(rows["reason"]))
         tally_files(summary, rows, "month_start")
         progress(0.75, "Writing months")
         written, unchanged = write_record_months(
-            root, loaded.select(RECORD_SCHEMA.names), before_commit
+            root, loaded.select(RECORD_SCHEMA.names), config, summary, before_commit
         )
         summary.months_written = [format_month(m) for m in written]
         summary.months_unchanged = [format_month(m) for m in unchanged]
-        progress(0.9, "Updating the monthly tables")
-        if written:
-            build_aggregates(root, months=written, config=config)
+        progress(0.9, "Listing the months held")
         covered = Database(root, config).query("covered_months", force=None)
         record_months(summary, list(covered["month_start"].dt.date))
         names = {d.code: d.name for d in config.districts}
@@ -593,10 +582,6 @@ def import_records(
             for c in sorted(counts, key=lambda c: -c["counts"])
         }
         summary.seconds = time.perf_counter() - started
-        save_import(
-            root,
-            summary,
-            quarantined,
-        )
+        save_import(root, summary, quarantined)
         progress(1.0, "Done")
     return summary

@@ -22,6 +22,7 @@ from openpyxl.utils import get_column_letter
 
 from crimeprev.figures.overview import BETTER_WHEN
 from crimeprev.periods import PeriodError, parse_month
+from crimeprev.present.cells_safe import is_formula_like
 from crimeprev.present.charts import BLUE
 from crimeprev.report.content import REPORT_TITLE, Progress, ReportContent, no_progress
 
@@ -144,7 +145,12 @@ def _write_sheet(book: Workbook, sheet: Sheet, filters: str) -> None:
     for row in rows:
         cells: list[Any] = []
         for value, number_format in zip(row, formats, strict=True):
-            if number_format is None or value is None or isinstance(value, str | bool):
+            if is_formula_like(value):
+                # Text from a file stays text: typed as a string, never a formula.
+                text = WriteOnlyCell(worksheet, value=value)
+                text.data_type = "s"
+                cells.append(text)
+            elif number_format is None or value is None or isinstance(value, str | bool):
                 cells.append(value)
             else:
                 cell = WriteOnlyCell(worksheet, value=value)
