@@ -3,37 +3,46 @@ the time limit that leaves other sessions served, the data files untouched, and 
 
 from __future__ import annotations
 
+import gc
 import hashlib
 import io
+import os
 import re
 import threading
 import time
 from datetime import date
 from pathlib import Path
 
+import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 from builders import view_at
 from streamlit.testing.v1 import AppTest
 
 from crimeprev.db import Database
+from crimeprev.figures import sqlconsole
 from crimeprev.figures.insight import district_breakdown
 from crimeprev.figures.sqlconsole import (
+    DUCKDB_MEMORY,
+    ROW_CAP,
     VIEWS,
     QueryFailed,
     QueryRefused,
     SqlConsole,
     examples,
-    result_chart,
     result_csv,
     result_parquet,
 )
+from crimeprev.figures.sqlworker import locked_connection
+from crimeprev.present.charts import query_result_chart
 from crimeprev.store import DATA_DIR_VARIABLE, REPOSITORY_ROOT
 
 APP = str(REPOSITORY_ROOT / "app.py")
+MEBIBYTE = 2**20
 # Each is refused before it runs, or stopped with a sentence: writes, DDL, file and network
 # access, extensions, settings, several statements (some hidden behind comments), functions
-# that read the environment or run SQL text.
+# that read the environment or run SQL text, the catalog reached through a CTE's name, paths
+# into the data folder, statements that would take all the memory, and deep nesting.
 HOSTILE = [
     "drop table districts",
     "delete from districts",
@@ -64,19 +73,64 @@ HOSTILE = [
     "import database '/tmp/dump'",
     "checkpoint",
     "call pragma_version()",
+    "call duckdb_views()",
     "select 1; drop table districts",
     "select 1; -- harmless\ndrop table districts",
     "select 1 /* a comment */; select * from read_csv('/etc/passwd')",
     "select getenv('HOME')",
     "select * from query('select * from read_csv(''/etc/passwd'')')",
+    "select * from query_table('duckdb_views')",
     "select * from duckdb_settings()",
-    "select current_setting('enable_external_access')",
+    "select current_setting('allowed_directories')",
     "select * from information_schema.tables",
+    "select * from memory.information_schema.columns",
+    "select * from pg_catalog.pg_class",
     "select * from memory.main.districts_arrow",
     "with x as (select 1) select * from x; vacuum",
     "pivot records on crime_type using count(*)",
     "begin transaction",
     "",
+    "   \n  ",
+    # The catalog, reached by giving a CTE the catalog's name somewhere else in the query.
+    "select y.view_name, y.sql from (with duckdb_views as (select 1 as q) select * from "
+    "duckdb_views) x, duckdb_views y",
+    "with records as (select * from duckdb_views()) select * from records",
+    "select * from (with districts as (select 1) select * from districts) a, duckdb_settings() b",
+    "select * from duckdb_tables()",
+    "select * from duckdb_databases()",
+    "select * from duckdb_functions()",
+    "select * from duckdb_extensions()",
+    "select * from duckdb_secrets()",
+    "select * from pragma_table_info('records')",
+    "select * from sql_auto_complete('sel')",
+    "from duckdb_views() select sql",
+    "select (select sql from duckdb_views() limit 1) as leaked",
+    "select * from records where month in (select sql from duckdb_views())",
+    "select * from records limit 1 offset (select count(*) from duckdb_views())",
+    "select * from range(3) t(x), lateral (select * from duckdb_settings())",
+    "summarize select * from duckdb_views()",
+    "show tables",
+    # Files in the data folder, named relatively and absolutely.
+    "select * from 'imports/log.jsonl'",
+    "select * from '{root}/imports/log.jsonl'",
+    "select * from read_json_auto('{root}/imports/log.jsonl')",
+    "select * from '{root}/records/month=2022-09/part-0.parquet'",
+    "select * from parquet_metadata('{root}/records/*/*.parquet')",
+    "describe select * from read_csv('/etc/passwd')",
+    "describe '{root}/imports/log.jsonl'",
+    "select * from records, glob('{root}/*')",
+    # Memory: each of these took the server past several gigabytes.
+    "select len(range(400000000)) as n",
+    "select length(repeat('x', 3000000000))",
+    "select repeat('x', 50000000) as s from range(40)",
+    "select string_agg(repeat('y', 1000), ',') from range(3000000)",
+    "select list(x) from (select repeat('x', 1000) as x from range(2000000))",
+    "select count(*) from range(1000000000000) as a",
+    "with recursive t(n) as (select 1 union all select n + 1 from t) select count(*) from t",
+    # Deep nesting.
+    "select " + "abs(" * 500 + "1" + ")" * 500,
+    "select * from " + "(select * from " * 120 + "districts" + ")" * 120,
+    "select 1 where " + "not (" * 300 + "true" + ")" * 300,
 ]
 
 
@@ -94,21 +148,148 @@ def console(demo_db: Database, demo_root: Path) -> SqlConsole:
     return SqlConsole(demo_root, row_cap=100_000, timeout_seconds=2.0)
 
 
-def test_the_hostile_corpus_is_refused_and_the_data_is_unchanged(
-    console: SqlConsole, demo_root: Path
+def _tree_rss(pid: int) -> int:
+    """Resident bytes of a process and all its descendants, from /proc."""
+    total, stack = 0, [pid]
+    while stack:
+        current = stack.pop()
+        try:
+            status = Path(f"/proc/{current}/status").read_text()
+            for task in Path(f"/proc/{current}/task").iterdir():
+                stack.extend(int(c) for c in (task / "children").read_text().split())
+        except (FileNotFoundError, ProcessLookupError):
+            continue
+        rss = next(line for line in status.splitlines() if line.startswith("VmRSS"))
+        total += int(rss.split()[1]) * 1024
+    return total
+
+
+class MemoryWatch(threading.Thread):
+    """Samples the resident memory of this process and its workers every 20 ms."""
+
+    def __init__(self) -> None:
+        super().__init__(daemon=True)
+        self.peak = 0
+        self.samples = 0
+        self.done = threading.Event()
+
+    def run(self) -> None:
+        while not self.done.is_set():
+            self.peak = max(self.peak, _tree_rss(os.getpid()))
+            self.samples += 1
+            time.sleep(0.02)
+
+
+def test_the_hostile_corpus_through_the_page_is_refused_with_memory_bounded(
+    demo_root: Path, demo_db: Database, monkeypatch: pytest.MonkeyPatch
 ):
-    assert len(HOSTILE) >= 25
+    """Every statement typed into the page and run: a sentence each, the data files unchanged,
+    this process and its query workers under 1.5 GB throughout, and another session's queries
+    answered meanwhile."""
+    corpus = [statement.replace("{root}", str(demo_root)) for statement in HOSTILE]
+    assert len(corpus) >= 60
     before = _checksums(demo_root)
-    for statement in HOSTILE:
-        with pytest.raises(QueryRefused) as refused:
-            console.run(statement)
-        message = str(refused.value)
+    monkeypatch.setattr(sqlconsole, "TIMEOUT_SECONDS", 2.0)
+    monkeypatch.setenv(DATA_DIR_VARIABLE, str(demo_root))
+    at = AppTest.from_file(APP, default_timeout=120)
+    at.run()
+    at.switch_page("pages/sql.py")
+    at.run()
+    other = SqlConsole(demo_root, timeout_seconds=30)
+    served: list[float] = []
+    watch = MemoryWatch()
+    watch.start()
+
+    def another_session() -> None:
+        while not watch.done.is_set():
+            started = time.monotonic()
+            assert other.run("select count(*) as n from districts").table.num_rows == 1
+            assert len(demo_db.query("covered_months", force=None)) == 66
+            served.append(time.monotonic() - started)
+            watch.done.wait(2.0)
+
+    neighbour = threading.Thread(target=another_session, daemon=True)
+    neighbour.start()
+    answers = {}
+    try:
+        for statement in corpus:
+            at.text_area[0].set_value(statement)
+            next(b for b in at.button if b.label == "Run").click()
+            at.run()
+            assert not at.exception, (statement, [e.value for e in at.exception])
+            assert len(at.dataframe) == len(VIEWS), statement  # no result table
+            answers[statement] = [e.value for e in at.error]
+    finally:
+        watch.done.set()
+        watch.join()
+        neighbour.join(timeout=60)
+    for statement, errors in answers.items():
+        assert len(errors) == 1, (statement, errors)
+        message = errors[0]
         assert message.endswith("."), (statement, message)
-        assert "\n" not in message and "Traceback" not in message
+        assert "\n" not in message and "Traceback" not in message, (statement, message)
+        assert str(demo_root) not in message, (statement, message)
     assert _checksums(demo_root) == before
     assert not Path("/tmp/records-copy.csv").exists()
+    assert watch.samples > 50
+    assert watch.peak < 1.5 * 1024 * MEBIBYTE, f"peak {watch.peak / MEBIBYTE:.0f} MB"
+    assert len(served) >= 3 and max(served) < 30
+    print(
+        f"\n{len(corpus)} statements, each answered with a sentence; peak resident memory of "
+        f"the page's process and its workers {watch.peak / MEBIBYTE:.0f} MB over "
+        f"{watch.samples} samples; another session served {len(served)} times, slowest "
+        f"{max(served):.1f} s."
+    )
     # Nothing was dropped or replaced: the views still answer.
-    assert console.run("select count(*) as n from districts").table.to_pylist() == [{"n": 16}]
+    assert other.run("select count(*) as n from districts").table.to_pylist() == [{"n": 16}]
+
+
+def test_each_statement_of_the_report_gets_its_own_sentence(console: SqlConsole, demo_root: Path):
+    expected = {
+        "select len(range(400000000)) as n": "more memory than the console allows",
+        "select length(repeat('x', 3000000000))": "more memory than the console allows",
+        "select repeat('x',50000000) as s from range(40)": "more memory than the console allows",
+        "select y.view_name, y.sql from (with duckdb_views as (select 1 as q) select * from "
+        "duckdb_views) x, duckdb_views y": "reads duckdb_views(), which this console does not",
+        f"select * from '{demo_root}/imports/log.jsonl'": "names a file",
+        "select " + "abs(" * 500 + "1" + ")" * 500: "nests brackets more than 64 deep",
+    }
+    for statement, sentence in expected.items():
+        with pytest.raises((QueryRefused, QueryFailed)) as stopped:
+            console.run(statement)
+        assert sentence in str(stopped.value), (statement, str(stopped.value))
+
+
+def test_a_result_is_capped_in_bytes_as_well_as_rows(demo_root: Path):
+    small = SqlConsole(demo_root, byte_cap=1 * MEBIBYTE)
+    result = small.run("select repeat('x', 1000) as s from range(5000)")
+    # Each row holds 1,000 bytes of text, so a megabyte holds at most about a thousand rows.
+    assert result.capped_by == "bytes"
+    assert 0 < result.table.num_rows <= 1_048
+    assert result.table.nbytes <= 1 * MEBIBYTE
+    assert "capped at 1 MB" in result.summary()
+
+
+def test_a_sessions_result_is_freed_when_the_session_is_gone():
+    store = sqlconsole.ResultStore(byte_cap=10 * MEBIBYTE)
+    table = pa.table({"n": list(range(1000))})
+    result = sqlconsole.ConsoleResult(table, None, 0.1, ROW_CAP)
+    session_state = {"sql_result": store.put("select 1", result)}
+    assert store.get(session_state["sql_result"]) == ("select 1", result)
+    assert len(store) == 1
+    del session_state
+    gc.collect()
+    assert len(store) == 0 and store.nbytes == 0
+
+
+def test_the_store_keeps_at_most_its_byte_cap_across_sessions():
+    store = sqlconsole.ResultStore(byte_cap=1 * MEBIBYTE)
+    table = pa.table({"n": list(range(50_000))})  # 400 kB each
+    handles = [
+        store.put(f"q{i}", sqlconsole.ConsoleResult(table, None, 0.1, ROW_CAP)) for i in range(10)
+    ]
+    assert store.nbytes <= 1 * MEBIBYTE
+    assert store.get(handles[0]) is None and store.get(handles[-1]) is not None
 
 
 @pytest.mark.parametrize(
@@ -118,8 +299,11 @@ def test_the_hostile_corpus_is_refused_and_the_data_is_unchanged(
         ("select 1; -- hidden\ndrop table districts", "2 statements"),
         ("drop table districts", "this is a DROP statement"),
         ("copy records to 'x.csv'", "COPY"),
-        ("select * from read_csv('/etc/passwd')", "read_csv() is not allowed"),
+        ("select * from read_csv('/etc/passwd')", "read_csv() reads files"),
         ("select * from '/etc/passwd'", "'/etc/passwd' is not one of the views"),
+        ("select * from '/etc/passwd.csv'", "names a file"),
+        ("select * from duckdb_views()", "reads duckdb_views()"),
+        ("select * from information_schema.tables", "which this console does not offer"),
         ("select getenv('HOME')", "getenv() reads files"),
         ("install httpfs", "LOAD"),
         ("pragma database_list", "PRAGMA"),
@@ -136,7 +320,7 @@ def test_refusals_say_what_is_wrong(console: SqlConsole, statement: str, message
 
 def test_the_engine_itself_blocks_files_when_the_checks_are_bypassed(console: SqlConsole):
     """The second wall: even a statement that skipped the checks cannot read outside the data."""
-    cursor = console.database.connection.cursor()
+    cursor = locked_connection(console.root, DUCKDB_MEMORY).cursor()
     try:
         for statement in (
             "select * from read_csv('/etc/passwd')",
@@ -231,11 +415,13 @@ def test_results_download_as_csv_and_parquet(console: SqlConsole):
 
 
 def test_a_result_gets_a_chart_when_it_has_something_to_draw(console: SqlConsole):
-    bars = result_chart(console.run("select district_name, population from districts").table)
+    bars = query_result_chart(console.run("select district_name, population from districts").table)
     assert bars is not None and bars.to_dict()["mark"]["type"] == "bar"
-    line = result_chart(console.run("select month_start, count_records from measure_monthly").table)
+    line = query_result_chart(
+        console.run("select month_start, count_records from measure_monthly").table
+    )
     assert line is not None and line.to_dict()["mark"]["type"] == "line"
-    assert result_chart(console.run("select district_name from districts").table) is None
+    assert query_result_chart(console.run("select district_name from districts").table) is None
 
 
 def test_the_views_are_documented_with_their_columns(console: SqlConsole):
@@ -260,21 +446,27 @@ def open_sql(demo_root: Path, monkeypatch: pytest.MonkeyPatch):
     return render
 
 
-def test_the_page_runs_a_query_from_its_link(open_sql):
+def test_a_query_from_a_link_waits_for_run(open_sql):
     at = open_sql(period="2022-09", q="select count(*) as n from districts")
     assert not at.exception, [e.value for e in at.exception]
+    assert at.text_area[0].value == "select count(*) as n from districts"
+    assert len(at.dataframe) == len(VIEWS)  # the views' columns, and no result yet
+    assert any("press Run" in i.value for i in at.info)
+    next(b for b in at.button if b.label == "Run").click()
+    at.run()
     assert not at.error
-    result = at.dataframe[-1].value
-    assert result.to_dict("records") == [{"n": 16}]
+    assert at.dataframe[-1].value.to_dict("records") == [{"n": 16}]
     assert any("1 row in" in c.value for c in at.caption)
 
 
 def test_the_page_refuses_a_hostile_query_with_a_sentence(open_sql):
     at = open_sql(period="2022-09", q="select * from read_csv('/etc/passwd')")
+    assert not at.error  # nothing runs before Run
+    next(b for b in at.button if b.label == "Run").click()
+    at.run()
     assert not at.exception
     assert [e.value for e in at.error] == [
-        "The table function read_csv() is not allowed here: only the views, and "
-        "generate_series, range, unnest, can be read."
+        "The function read_csv() reads files, settings or other SQL and is not allowed here."
     ]
 
 

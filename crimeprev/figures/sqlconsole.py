@@ -1,36 +1,28 @@
-"""The analysts' SQL console: one read-only SELECT at a time over the documented views, on a
-DuckDB connection that cannot touch files or the network, with results capped and a time limit.
+"""The analysts' SQL console: one read-only SELECT at a time over the documented views.
 
-Three walls, each enough on its own for the common cases, together for the rest:
-
-1. DuckDB's own parser must find exactly one statement, and it must be a SELECT (WITH, VALUES,
-   FROM-first, DESCRIBE and SUMMARIZE parse as SELECT); writes, COPY, ATTACH, INSTALL/LOAD,
-   PRAGMA, SET, EXPORT and a second statement behind a comment are refused before running.
-2. The parsed query (DuckDB's JSON form of it) may read only the documented views and its own
-   CTEs, call no table function other than `range`, `generate_series` and `unnest`, and no
-   function that reads files, the environment or runs SQL text (`read_csv`, `glob`, `getenv`,
-   `query` ...).
-3. The console's connection is its own in-memory database whose views read the data folder;
-   file access outside that folder is off (`enable_external_access = false`, with the folder as
-   the only allowed directory), the configuration is locked, memory and threads are limited.
-
-Each query runs on its own cursor with a timer that interrupts it after the time limit, so a
-runaway query stops with a sentence and other sessions keep being served.
+Each query runs in a process of its own (`crimeprev.figures.sqlworker`) whose address space is
+capped, so no statement can take the dashboard's memory: the worker checks the query (parsed,
+then bound against empty stand-ins of the views, so only what DuckDB resolved is judged), runs
+it on a connection that reads nothing but the data folder, and hands back at most the row and
+byte caps. This side refuses empty, overlong and deeply nested text before starting a worker,
+stops a worker that outlives the time limit, and keeps results in a store of bounded size that
+forgets a session's result once the session is gone.
 """
 
 from __future__ import annotations
 
 import io
 import json
+import os
+import subprocess
+import sys
 import threading
-import time
+import weakref
+from collections import OrderedDict
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
 
-import altair as alt
-import duckdb
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -38,14 +30,29 @@ import pyarrow.parquet as pq
 from crimeprev.aggregate import ensure_aggregates
 from crimeprev.db import Database
 from crimeprev.errors import CrimeprevError
-from crimeprev.present.charts import BLUE, HEIGHT, LABEL_AXIS, styled
+from crimeprev.figures.sqlworker import VIEW_NAMES
 from crimeprev.store import REPOSITORY_ROOT
 
 ROW_CAP = 100_000
+RESULT_BYTE_CAP = 32 * 2**20
 TIMEOUT_SECONDS = 10.0
 MAX_QUERY_CHARS = 20_000
-MEMORY_LIMIT = "1GB"
-BATCH_ROWS = 10_000
+MAX_NESTING = 64
+# The worker's whole address space (interpreter, libraries, DuckDB and the result), and the
+# part of it DuckDB's own buffer manager may use.
+WORKER_MEMORY_BYTES = 1024 * 2**20
+DUCKDB_MEMORY = "384MB"
+# Allocators that reserve little address space they do not use, so the cap above is spent
+# on the query rather than on per-thread arenas.
+WORKER_ENVIRONMENT = {
+    "MALLOC_ARENA_MAX": "2",
+    "ARROW_DEFAULT_MEMORY_POOL": "system",
+    "OMP_NUM_THREADS": "1",
+}
+# Queries running at once, across every session; a further one waits up to the time limit.
+MAX_RUNNING = 2
+# Results kept for sessions to redraw, across every session.
+STORE_BYTE_CAP = 256 * 2**20
 EXAMPLES_DIR = REPOSITORY_ROOT / "queries" / "examples"
 
 VIEWS = {
@@ -65,11 +72,9 @@ VIEWS = {
     "activity_metrics": "Operational results reported by strand leads.",
     "commentary": "The leads' commentary per strand and period.",
 }
-ALLOWED_TABLE_FUNCTIONS = frozenset({"range", "generate_series", "unnest"})
-FORBIDDEN_FUNCTIONS = frozenset(
-    {"glob", "getenv", "query", "query_table", "sniff_csv", "load_extension", "current_setting"}
-)
-FORBIDDEN_PREFIXES = ("read_", "parquet_", "iceberg_", "delta_", "sqlite_", "postgres_", "mysql_")
+assert tuple(VIEWS) == VIEW_NAMES
+
+_running = threading.BoundedSemaphore(MAX_RUNNING)
 
 
 class QueryRefused(CrimeprevError, ValueError):
@@ -77,27 +82,37 @@ class QueryRefused(CrimeprevError, ValueError):
 
 
 class QueryFailed(CrimeprevError, RuntimeError):
-    """A query that ran but did not finish: a DuckDB error, or the time limit."""
+    """A query that ran but did not finish: a DuckDB error, memory, or the time limit."""
 
 
 @dataclass(frozen=True)
 class ConsoleResult:
-    """A query's result: at most the row cap, and whether more rows were cut off."""
+    """A query's result: at most the row and byte caps, and which cap cut it, if any."""
 
     table: pa.Table
-    capped: bool
+    capped_by: str | None
     seconds: float
     row_cap: int
+    byte_cap: int = RESULT_BYTE_CAP
+
+    @property
+    def capped(self) -> bool:
+        return self.capped_by is not None
 
     def summary(self) -> str:
         """The result in one line: rows, time, and whether it was capped."""
-        rows = f"{self.table.num_rows:,} row{'s' if self.table.num_rows != 1 else ''}"
-        if self.capped:
+        shown = self.table.num_rows
+        if self.capped_by == "rows":
             return (
                 f"Showing the first {self.row_cap:,} rows: the query returns more, and results "
                 f"are capped at {self.row_cap:,} rows ({self.seconds:.2f} s)."
             )
-        return f"{rows} in {self.seconds:.2f} s."
+        if self.capped_by == "bytes":
+            return (
+                f"Showing the first {shown:,} rows: the query returns more, and results are "
+                f"capped at {self.byte_cap // 2**20} MB ({self.seconds:.2f} s)."
+            )
+        return f"{shown:,} row{'s' if shown != 1 else ''} in {self.seconds:.2f} s."
 
 
 @dataclass(frozen=True)
@@ -109,200 +124,163 @@ class Example:
     sql: str
 
 
-def _walk(node: Any) -> Any:
-    if isinstance(node, dict):
-        yield node
-        for value in node.values():
-            yield from _walk(value)
-    elif isinstance(node, list):
-        for value in node:
-            yield from _walk(value)
+def nesting_depth(sql: str) -> int:
+    """The deepest parenthesis nesting outside quotes and comments."""
+    depth = deepest = 0
+    i, n = 0, len(sql)
+    while i < n:
+        char = sql[i]
+        if char in "'\"":
+            end = sql.find(char, i + 1)
+            i = n if end < 0 else end + 1
+            continue
+        if sql.startswith("--", i):
+            end = sql.find("\n", i)
+            i = n if end < 0 else end + 1
+            continue
+        if sql.startswith("/*", i):
+            end = sql.find("*/", i + 2)
+            i = n if end < 0 else end + 2
+            continue
+        if char == "(":
+            depth += 1
+            deepest = max(deepest, depth)
+        elif char == ")":
+            depth -= 1
+        i += 1
+    return deepest
 
 
-def _forbidden_function(name: str) -> bool:
-    lowered = name.lower()
-    return lowered in FORBIDDEN_FUNCTIONS or lowered.startswith(FORBIDDEN_PREFIXES)
-
-
-def _statement_kind(statement: duckdb.Statement) -> str:
-    return str(statement.type).rsplit(".", 1)[-1]
-
-
-def _check_tree(tree: dict[str, Any]) -> None:
-    nodes = list(_walk(tree))
-    cte_names = {
-        str(entry.get("key", "")).lower()
-        for node in nodes
-        if isinstance(node.get("cte_map"), dict)
-        for entry in node["cte_map"].get("map", [])
-        if isinstance(entry, dict)
-    }
-    for node in nodes:
-        kind = node.get("type")
-        if kind == "BASE_TABLE":
-            name = str(node.get("table_name", ""))
-            schema = str(node.get("schema_name", "")).lower()
-            catalog = str(node.get("catalog_name", "")).lower()
-            if name.lower() in cte_names and not schema and not catalog:
-                continue
-            if (
-                name.lower() not in VIEWS
-                or schema not in ("", "main")
-                or catalog
-                not in (
-                    "",
-                    "memory",
-                )
-            ):
-                raise QueryRefused(
-                    f"'{name}' is not one of the views this console reads: "
-                    f"{', '.join(VIEWS)} (and the query's own WITH names)."
-                )
-        elif kind == "TABLE_FUNCTION":
-            function = node.get("function") or {}
-            name = str(function.get("function_name", ""))
-            if name.lower() not in ALLOWED_TABLE_FUNCTIONS:
-                raise QueryRefused(
-                    f"The table function {name}() is not allowed here: only the views, and "
-                    f"{', '.join(sorted(ALLOWED_TABLE_FUNCTIONS))}, can be read."
-                )
-        elif node.get("class") == "FUNCTION":
-            name = str(node.get("function_name", ""))
-            if _forbidden_function(name):
-                raise QueryRefused(
-                    f"The function {name}() reads files, settings or other SQL and is not "
-                    "allowed here."
-                )
-        elif kind == "SHOW_REF" and node.get("show_type") == "SHOW_SPECIAL":
-            if str(node.get("table_name", "")).strip('"').lower() != "tables":
-                raise QueryRefused("Only SHOW TABLES is allowed among the SHOW statements.")
+def check_text(sql: str) -> str:
+    """The query's text, or `QueryRefused` when it is empty, too long or too deeply nested
+    to be worth starting a worker for."""
+    text = sql.strip()
+    if not text:
+        raise QueryRefused("Write a query first: a SELECT over one of the views.")
+    if len(text) > MAX_QUERY_CHARS:
+        raise QueryRefused(f"The query is longer than {MAX_QUERY_CHARS:,} characters.")
+    if nesting_depth(text) > MAX_NESTING:
+        raise QueryRefused(
+            f"The query nests brackets more than {MAX_NESTING} deep; write the steps as "
+            "WITH clauses instead."
+        )
+    return text
 
 
 class SqlConsole:
-    """A locked-down connection over one data folder's views (the aggregates must be built)."""
+    """The console over one data folder (whose monthly tables must be built)."""
 
     def __init__(
         self,
         root: Path,
         row_cap: int = ROW_CAP,
-        timeout_seconds: float = TIMEOUT_SECONDS,
+        timeout_seconds: float | None = None,
+        byte_cap: int = RESULT_BYTE_CAP,
+        memory_bytes: int = WORKER_MEMORY_BYTES,
     ) -> None:
         self.root = root
         self.row_cap = row_cap
-        self.timeout_seconds = timeout_seconds
-        self.database = Database(root)
-        connection = self.database.connection
-        allowed = sorted({str(root.resolve()) + "/", str(root.absolute()) + "/"})
-        # Spilling to disk is off: a query that needs more memory than the limit fails.
-        connection.execute("set temp_directory = ''")
-        connection.execute(f"set memory_limit = '{MEMORY_LIMIT}'")
-        connection.execute("set threads = 1")
-        connection.execute("set autoinstall_known_extensions = false")
-        connection.execute("set autoload_known_extensions = false")
-        connection.execute("set allowed_directories = $dirs", {"dirs": allowed})
-        connection.execute("set enable_external_access = false")
-        connection.execute("set lock_configuration = true")
-        # Parsing needs no data: a bare connection turns a query into DuckDB's JSON tree.
-        self._parser = duckdb.connect(":memory:")
+        self._timeout_seconds = timeout_seconds
+        self.byte_cap = byte_cap
+        self.memory_bytes = memory_bytes
+        self._columns: pd.DataFrame | None = None
 
-    def check(self, sql: str) -> str:
-        """The one SELECT statement in `sql`, or `QueryRefused` saying why it will not run."""
-        text = sql.strip()
-        if not text:
-            raise QueryRefused("Write a query first: a SELECT over one of the views.")
-        if len(text) > MAX_QUERY_CHARS:
-            raise QueryRefused(f"The query is longer than {MAX_QUERY_CHARS:,} characters.")
-        try:
-            statements = duckdb.extract_statements(text)
-        except duckdb.Error as error:
-            raise QueryRefused(f"DuckDB cannot read the query: {_first_line(error)}") from error
-        if len(statements) != 1:
-            raise QueryRefused(
-                f"Run one statement at a time: this text holds {len(statements)} statements."
-            )
-        kind = _statement_kind(statements[0])
-        if kind != "SELECT":
-            raise QueryRefused(
-                f"Only a SELECT (or WITH ... SELECT) query can run here; this is a {kind} "
-                "statement."
-            )
-        cursor = self._parser.cursor()
-        try:
-            serialised = cursor.sql(
-                "select json_serialize_sql($sql::varchar)", params={"sql": text}
-            ).fetchall()[0][0]
-        finally:
-            cursor.close()
-        tree = json.loads(serialised)
-        if tree.get("error"):
-            message = str(tree.get("error_message", "it cannot be checked"))
-            if "Only SELECT" in message:
-                message = "PIVOT and UNPIVOT cannot be checked here; write them with GROUP BY"
-            raise QueryRefused(f"The query cannot be run here: {message}.")
-        _check_tree(tree)
-        return text
+    @property
+    def timeout_seconds(self) -> float:
+        """Seconds a query may run (the module's default unless given)."""
+        return TIMEOUT_SECONDS if self._timeout_seconds is None else self._timeout_seconds
 
     def run(self, sql: str) -> ConsoleResult:
-        """Check and run one query: at most `row_cap` rows, stopped after the time limit.
+        """Check and run one query in a worker process.
 
-        Raises `QueryRefused` before running, `QueryFailed` when DuckDB fails or time runs out."""
-        text = self.check(sql)
-        cursor = self.database.connection.cursor()
-        timer = threading.Timer(self.timeout_seconds, cursor.interrupt)
-        started = time.monotonic()
-        timer.start()
-        batches: list[pa.RecordBatch] = []
-        rows = 0
+        Raises `QueryRefused` when it will not run, `QueryFailed` when it did not finish."""
+        text = check_text(sql)
+        if not _running.acquire(timeout=self.timeout_seconds):
+            raise QueryFailed(
+                "The console is busy with other people's queries; run yours again in a moment."
+            )
         try:
-            reader = cursor.sql(text).to_arrow_reader(BATCH_ROWS)
-            schema = reader.schema
-            for batch in reader:
-                batches.append(batch)
-                rows += batch.num_rows
-                if rows > self.row_cap:
-                    break
-        except duckdb.InterruptException as error:
+            header, body = self._in_worker(text)
+        finally:
+            _running.release()
+        if header["outcome"] == "refused":
+            raise QueryRefused(str(header["message"]))
+        if header["outcome"] == "failed":
+            raise QueryFailed(str(header["message"]))
+        table = pa.ipc.open_stream(body).read_all()
+        return ConsoleResult(
+            table=table,
+            capped_by=str(header["capped_by"]) if header.get("capped_by") else None,
+            seconds=float(str(header["seconds"])),
+            row_cap=self.row_cap,
+            byte_cap=self.byte_cap,
+        )
+
+    def _in_worker(self, sql: str) -> tuple[dict[str, object], bytes]:
+        request = {
+            "root": str(self.root),
+            "sql": sql,
+            "row_cap": self.row_cap,
+            "byte_cap": self.byte_cap,
+            "timeout": self.timeout_seconds,
+            "memory_bytes": self.memory_bytes,
+            "duckdb_memory": DUCKDB_MEMORY,
+        }
+        worker = subprocess.Popen(
+            [sys.executable, "-m", "crimeprev.figures.sqlworker"],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+            env=os.environ | WORKER_ENVIRONMENT,
+        )
+        try:
+            output, _ = worker.communicate(
+                json.dumps(request).encode(), timeout=self.timeout_seconds + 20
+            )
+        except subprocess.TimeoutExpired:
+            worker.kill()
+            worker.communicate()
             raise QueryFailed(
                 f"The query ran for more than {self.timeout_seconds:g} seconds and was stopped. "
                 "Narrow it (fewer months, fewer columns, a LIMIT) and run it again."
-            ) from error
-        except duckdb.Error as error:
-            raise QueryFailed(f"DuckDB could not run the query: {_first_line(error)}") from error
-        finally:
-            timer.cancel()
-            cursor.close()
-        table = pa.Table.from_batches(batches, schema=schema)
-        capped = table.num_rows > self.row_cap
-        return ConsoleResult(
-            table=table.slice(0, self.row_cap) if capped else table,
-            capped=capped,
-            seconds=time.monotonic() - started,
-            row_cap=self.row_cap,
-        )
+            ) from None
+        line, _, body = output.partition(b"\n")
+        try:
+            header = json.loads(line)
+        except ValueError:
+            header = None
+        if not isinstance(header, dict) or "outcome" not in header:
+            raise QueryFailed(
+                "The query needed more memory than the console allows and was stopped. Narrow "
+                "it (fewer rows, shorter texts, an aggregate) and run it again."
+            )
+        return header, body
 
     def view_columns(self) -> pd.DataFrame:
         """Every documented view's columns and types, with what the view holds."""
-        rows = []
-        cursor = self.database.connection.cursor()
-        try:
-            for view, description in VIEWS.items():
-                relation = cursor.table(view)
-                for column, kind in zip(relation.columns, relation.types, strict=True):
-                    rows.append(
-                        {
-                            "view": view,
-                            "column": column,
-                            "type": str(kind),
-                            "view_description": description,
-                        }
-                    )
-        finally:
-            cursor.close()
-        return pd.DataFrame(rows, columns=["view", "column", "type", "view_description"])
+        if self._columns is None:
+            self._columns = _view_columns(self.root)
+        return self._columns
 
 
-def _first_line(error: BaseException) -> str:
-    return str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+def _view_columns(root: Path) -> pd.DataFrame:
+    rows = []
+    cursor = Database(root).connection.cursor()
+    try:
+        for view, description in VIEWS.items():
+            relation = cursor.table(view)
+            for column, kind in zip(relation.columns, relation.types, strict=True):
+                rows.append(
+                    {
+                        "view": view,
+                        "column": column,
+                        "type": str(kind),
+                        "view_description": description,
+                    }
+                )
+    finally:
+        cursor.close()
+    return pd.DataFrame(rows, columns=["view", "column", "type", "view_description"])
 
 
 @lru_cache(maxsize=2)
@@ -344,50 +322,63 @@ def result_parquet(table: pa.Table) -> bytes:
     return buffer.getvalue()
 
 
-def result_chart(table: pa.Table, max_bars: int = 50) -> alt.Chart | None:
-    """A first look at a result: a line over the first date column, else bars over the first
-    text column, of the first numeric column; None when the result has no such pair."""
-    numeric = [
-        f.name
-        for f in table.schema
-        if pa.types.is_integer(f.type)
-        or pa.types.is_floating(f.type)
-        or pa.types.is_decimal(f.type)
-    ]
-    temporal = [
-        f.name for f in table.schema if pa.types.is_date(f.type) or pa.types.is_timestamp(f.type)
-    ]
-    text = [
-        f.name
-        for f in table.schema
-        if pa.types.is_string(f.type) or pa.types.is_large_string(f.type)
-    ]
-    if not numeric or table.num_rows == 0:
-        return None
-    value = numeric[0]
-    chart: alt.Chart
-    if temporal:
-        frame = table.select([temporal[0], value]).to_pandas()
-        frame = frame.groupby(temporal[0], as_index=False)[value].sum()
-        chart = (
-            alt.Chart(frame)
-            .mark_line(point=True, color=BLUE)
-            .encode(x=alt.X(f"{temporal[0]}:T", title=None), y=alt.Y(f"{value}:Q"))
-            .properties(height=HEIGHT)
+class ResultHandle:
+    """A session's claim on one stored result; when the session (and so the handle) is gone,
+    the result is dropped from the store."""
+
+    def __init__(self, key: int) -> None:
+        self.key = key
+
+
+class ResultStore:
+    """Results kept between a session's reruns, at most `byte_cap` bytes across all sessions
+    (the oldest go first), each dropped as soon as its handle is garbage collected."""
+
+    def __init__(self, byte_cap: int = STORE_BYTE_CAP) -> None:
+        self.byte_cap = byte_cap
+        self._results: OrderedDict[int, tuple[str, ConsoleResult | str]] = OrderedDict()
+        self._lock = threading.Lock()
+        self._next = 0
+
+    def put(self, sql: str, result: ConsoleResult | str) -> ResultHandle:
+        """Keep `result` of `sql` (or the sentence saying why it did not run); the returned
+        handle is the only way back to it."""
+        with self._lock:
+            self._next += 1
+            handle = ResultHandle(self._next)
+            self._results[handle.key] = (sql, result)
+            while self.nbytes_locked() > self.byte_cap and len(self._results) > 1:
+                self._results.popitem(last=False)
+        weakref.finalize(handle, self.discard, handle.key)
+        return handle
+
+    def get(self, handle: ResultHandle | None) -> tuple[str, ConsoleResult | str] | None:
+        """The query and result behind `handle`, or None when they were dropped."""
+        if handle is None:
+            return None
+        with self._lock:
+            return self._results.get(handle.key)
+
+    def discard(self, key: int) -> None:
+        with self._lock:
+            self._results.pop(key, None)
+
+    def nbytes_locked(self) -> int:
+        return sum(
+            result.table.nbytes
+            for _, result in self._results.values()
+            if isinstance(result, ConsoleResult)
         )
-    elif text:
-        frame = table.select([text[0], value]).to_pandas()
-        frame = frame.groupby(text[0], as_index=False)[value].sum()
-        frame = frame.sort_values(value, ascending=False).head(max_bars)
-        chart = (
-            alt.Chart(frame)
-            .mark_bar(color=BLUE)
-            .encode(
-                y=alt.Y(f"{text[0]}:N", sort="-x", title=None, axis=LABEL_AXIS),
-                x=alt.X(f"{value}:Q"),
-            )
-            .properties(height=alt.Step(20))
-        )
-    else:
-        return None
-    return styled(chart)
+
+    @property
+    def nbytes(self) -> int:
+        """Bytes held across all results."""
+        with self._lock:
+            return self.nbytes_locked()
+
+    def __len__(self) -> int:
+        with self._lock:
+            return len(self._results)
+
+
+RESULTS = ResultStore()

@@ -12,6 +12,7 @@ from typing import TypeVar, cast
 
 import altair as alt
 import pandas as pd
+import pyarrow as pa
 
 from crimeprev.figures.delivery import STATUS_COLUMNS
 from crimeprev.periods import Window, month_label
@@ -368,3 +369,52 @@ def coverage_chart(monthly: pd.DataFrame) -> alt.LayerChart:
         x=alt.X("yearmonth(month_start):T", bandPosition=0.5), y=alt.value(HEIGHT / 2)
     )
     return styled(alt.LayerChart(layer=[shading, bars, labels], data=frame, height=HEIGHT))
+
+
+def query_result_chart(table: pa.Table, max_bars: int = 50) -> alt.Chart | None:
+    """A first look at a result: a line over the first date column, else bars over the first
+    text column, of the first numeric column; None when the result has no such pair."""
+    numeric = [
+        f.name
+        for f in table.schema
+        if pa.types.is_integer(f.type)
+        or pa.types.is_floating(f.type)
+        or pa.types.is_decimal(f.type)
+    ]
+    temporal = [
+        f.name for f in table.schema if pa.types.is_date(f.type) or pa.types.is_timestamp(f.type)
+    ]
+    text = [
+        f.name
+        for f in table.schema
+        if pa.types.is_string(f.type) or pa.types.is_large_string(f.type)
+    ]
+    if not numeric or table.num_rows == 0:
+        return None
+    value = numeric[0]
+    chart: alt.Chart
+    if temporal:
+        frame = table.select([temporal[0], value]).to_pandas()
+        frame = frame.groupby(temporal[0], as_index=False)[value].sum()
+        chart = (
+            alt.Chart(frame)
+            .mark_line(point=True, color=BLUE)
+            .encode(x=alt.X(f"{temporal[0]}:T", title=None), y=alt.Y(f"{value}:Q"))
+            .properties(height=HEIGHT)
+        )
+    elif text:
+        frame = table.select([text[0], value]).to_pandas()
+        frame = frame.groupby(text[0], as_index=False)[value].sum()
+        frame = frame.sort_values(value, ascending=False).head(max_bars)
+        chart = (
+            alt.Chart(frame)
+            .mark_bar(color=BLUE)
+            .encode(
+                y=alt.Y(f"{text[0]}:N", sort="-x", title=None, axis=LABEL_AXIS),
+                x=alt.X(f"{value}:Q"),
+            )
+            .properties(height=alt.Step(20))
+        )
+    else:
+        return None
+    return styled(chart)
