@@ -7,6 +7,9 @@ DATA_DIR ?= $(if $(CRIMEPREV_DATA_DIR),$(CRIMEPREV_DATA_DIR),data)
 PORT ?= 8501
 WORKERS ?= 4
 HOST ?= 127.0.0.1
+# Without sign-in ([auth] in .streamlit/secrets.toml) the dashboard serves this computer alone.
+AUTH_CONFIGURED := $(shell grep -qs '^\[auth' .streamlit/secrets.toml && echo yes)
+ADDRESS ?= $(if $(AUTH_CONFIGURED),0.0.0.0,127.0.0.1)
 # Trust the machine's certificate store, so installs work behind a proxy with its own root.
 export UV_SYSTEM_CERTS ?= 1
 
@@ -32,7 +35,7 @@ demo-if-empty: sync
 ## run: serve the dashboard on the demo data (written first when the data folder is empty);
 ## ui.serve imports the pages' modules and opens the data before the server listens
 run: demo-if-empty
-	$(UV) run --no-dev python -m ui.serve --server.port $(PORT)
+	$(UV) run --no-dev python -m ui.serve --server.port $(PORT) --server.address $(ADDRESS)
 
 ## serve: WORKERS dashboard processes (4) behind nginx with sticky sessions, on HOST:PORT
 ## (127.0.0.1:8501; another address only with sign-in configured); see deploy/serve.py

@@ -11,6 +11,10 @@ import streamlit as st
 
 import ui
 from crimeprev.errors import CrimeprevError
+from ui import auth
+
+# Before anything else renders: the sign-in screen, or in local mode a banner saying so.
+auth.require_sign_in()
 
 # Sections of the sidebar menu; each page's url path is part of the links people share.
 PAGES = {
@@ -53,19 +57,19 @@ PAGES = {
     ],
 }
 
-page = st.navigation(
-    {section: pages for section, pages in PAGES.items() if pages}, position="hidden"
-)
+shown = auth.visible_pages(PAGES)
+page = st.navigation(shown, position="hidden")
 st.set_page_config(
     page_title=f"{page.title} · Crime Prevention Strategy",
     page_icon=":material/shield:",
     layout="wide",
 )
 st.sidebar.markdown("**Crime Prevention Strategy 2021–25**")
-ui.navigation_menu(PAGES)
+ui.navigation_menu(shown)
 # Every error a user can cause (a broken file, a bad setting) is one sentence, never a traceback.
 try:
     ui.frame(with_strand=page.url_path == "strand")
+    auth.record_page_view(page.url_path)
     page.run()
 except CrimeprevError as error:
     st.error(f"**{error.title}.** {error}", icon=":material/error:")

@@ -33,6 +33,9 @@ class View:
     strand_id: str | None = None
     # The force counted, when the data holds several; None counts every record.
     force: str | None = None
+    # Who is looking (a role of crimeprev.access.roles): for a viewer, small counts in the
+    # sensitive strands are suppressed. Never read from a URL; the command line holds every role.
+    role: str = "admin"
 
     def district_codes(self, config: Config) -> list[str] | None:
         """The district codes to count, or None for the whole force."""

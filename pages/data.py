@@ -6,10 +6,13 @@ from functools import partial
 import streamlit as st
 
 import ui
+from crimeprev.access import audit
+from crimeprev.access.roles import Role
 from crimeprev.figures import datainfo
 from crimeprev.imports.delivery import template_csv, template_xlsx
 from crimeprev.present.charts import RECORD_KIND_LABELS, coverage_chart
 from crimeprev.statistics.methods import method_notes
+from ui import auth
 
 SHOWN_ROWS = 2000
 XLSX_MIME = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -17,7 +20,9 @@ XLSX_MIME = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 view = ui.current_view()
 config, root = view.config, view.db.root
 ui.page_header("Data", view, counts=False)
-st.caption(f"Source: {config.source}. Data folder: `{root}`")
+admin = auth.allowed(Role.ADMIN)
+# The server's paths are for its administrators.
+st.caption(f"Source: {config.source}." + (f" Data folder: `{root}`" if admin else ""))
 
 coverage = ui.fetch(datainfo.coverage, view.filters.force)
 st.subheader("Months covered", divider="gray")
@@ -73,8 +78,13 @@ ui.data_table(
 )
 
 st.subheader("Imports", divider="gray")
-log = datainfo.imports(root)
-if not log:
+log = datainfo.imports(root) if admin else []
+if not admin:
+    st.info(
+        "What each import read, loaded and set aside is shown to administrators.",
+        icon=":material/lock:",
+    )
+elif not log:
     st.info(
         "No import is recorded for this folder. Load data with `crimeprev import police-uk`, "
         "`crimeprev import records` or `crimeprev import delivery`.",
@@ -175,3 +185,17 @@ ui.data_table(
     },
     height="content",
 )
+
+if admin:
+    st.subheader("Audit trail", divider="gray")
+    trail = audit.read_trail(root)
+    st.caption(
+        "Who signed in, opened which page with which filters, ran which query and downloaded "
+        f"which file: {len(trail):,} events kept, newest first."
+    )
+    st.dataframe(
+        trail.head(SHOWN_ROWS),
+        hide_index=True,
+        column_config={"at_utc": "When (UTC)", "user": "Who", "role": "Role", "action": "Did"},
+    )
+    ui.download(trail, "audit-trail.csv")

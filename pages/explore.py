@@ -6,6 +6,7 @@ from dataclasses import replace
 import streamlit as st
 
 import ui
+from crimeprev.access.roles import Role
 from crimeprev.figures import explore
 from crimeprev.figures.explore import (
     DIMENSION_LABELS,
@@ -17,13 +18,16 @@ from crimeprev.figures.explore import (
 from crimeprev.figures.insight import covered_months
 from crimeprev.periods import month_label
 from crimeprev.present import explore_charts
+from ui import auth
 
 view = ui.current_view()
 config, period = view.config, view.filters.period
 coverage = ui.fetch(explore.data_coverage)
+# Counts by LSOA come down to single crimes: they are for analysts.
+has_lsoa = bool(coverage["has_lsoa"]) and auth.allowed(Role.ANALYST)
 covered = ui.fetch(covered_months, view.filters.force)
 params = {name: st.query_params.get_all(name) for name in explore.URL_PARAMS}
-resolved = explore.read_state(config, covered, period, params, coverage["has_lsoa"])
+resolved = explore.read_state(config, covered, period, params, has_lsoa)
 state = resolved.state
 
 
@@ -84,7 +88,7 @@ st.session_state["explore_comparison"] = (comparison.start, comparison.end)
 
 ui.page_header("Explore", view)
 measure_names = {m.id: m.name for m in config.measures}
-dimensions = [d for d in DIMENSION_LABELS if coverage["has_lsoa"] or d != "lsoa"]
+dimensions = [d for d in DIMENSION_LABELS if has_lsoa or d != "lsoa"]
 what, by, grain = st.columns([2.6, 1.2, 2.6])
 with what:
     kind = st.radio(
@@ -173,7 +177,7 @@ drill_key = "|".join(f"{s.dimension}:{s.value}" for s in state.drill) + f"|{stat
 
 def drill_to(value: str | None) -> None:
     if value and value != explore.TOTAL_LABEL:
-        write_state(state.drilled_into(DrillStep(state.dimension, value), coverage["has_lsoa"]))
+        write_state(state.drilled_into(DrillStep(state.dimension, value), has_lsoa))
         st.rerun()
 
 
@@ -215,9 +219,10 @@ st.subheader(f"By {GRANULARITIES[state.granularity].lower()}", divider="gray")
 ui.chart_with_data(
     explore_charts.timeline_chart(result, unit), ui.csv_name(view, "explore-timeline")
 )
-st.page_link(
-    "pages/sql.py",
-    label="Check these figures in SQL",
-    icon=":material/terminal:",
-    query_params={"q": explore.check_sql(config, view.filters, state)},
-)
+if auth.allowed(Role.ANALYST):
+    st.page_link(
+        "pages/sql.py",
+        label="Check these figures in SQL",
+        icon=":material/terminal:",
+        query_params={"q": explore.check_sql(config, view.filters, state)},
+    )

@@ -1,15 +1,21 @@
 """SQL for analysts: one read-only SELECT over the documented views, its result as a table and
 a chart, downloadable as CSV and Parquet. Saved examples show the way in."""
 
+from collections.abc import Callable
+from functools import partial
 from pathlib import Path
+from typing import Any
 
 import streamlit as st
 
 import ui
+from crimeprev.access.roles import Role
 from crimeprev.figures import sqlconsole
-from crimeprev.present import cells_safe
+from crimeprev.present import cells_safe, charts
+from ui import auth
 
 view = ui.current_view()
+auth.require_role(Role.ANALYST, "The SQL console")
 console = sqlconsole.open_console(Path(view.root), view.version)
 examples = {e.name: e for e in sqlconsole.examples()}
 ui.page_header("SQL", view, counts=False)
@@ -72,23 +78,39 @@ sql = st.text_area("Query", key="sql_text", height=260)
 run = st.button("Run", type="primary", icon=":material/play_arrow:")
 
 url_query = st.query_params.get("q")
-outcome = st.session_state.get("sql_outcome")
-# A shared link with a query runs it on arrival.
-arrived = bool(url_query) and sql == url_query and (outcome is None or outcome[0] != sql)
-if run or arrived:
+handle = st.session_state.get("sql_result")
+# A query in a link is shown, never run, until the reader presses Run.
+if url_query and sql == url_query and sqlconsole.RESULTS.get(handle) is None and not run:
+    st.info(
+        "This link carries a query. Read it, then press Run to run it.",
+        icon=":material/info:",
+    )
+if run:
     try:
-        result = console.run(sql)
+        outcome: sqlconsole.ConsoleResult | str = console.run(sql)
     except (sqlconsole.QueryRefused, sqlconsole.QueryFailed) as error:
-        st.session_state["sql_outcome"] = (sql, str(error))
-    else:
-        st.session_state["sql_outcome"] = (sql, result)
+        outcome = str(error)
+    st.session_state["sql_result"] = sqlconsole.RESULTS.put(sql, outcome)
+    auth.record_event(
+        "sql",
+        {"sql": sql, "outcome": outcome if isinstance(outcome, str) else outcome.summary()},
+    )
     st.session_state["sql_from_url"] = (given_example, sql)
     st.query_params["q"] = sql
     st.query_params.pop("example", None)
 
-outcome = st.session_state.get("sql_outcome")
-if outcome is not None and outcome[0] == sql:
-    result = outcome[1]
+identity = auth.current_identity()
+
+
+def logged(write: Callable[[Any], bytes], table: Any, file_name: str) -> bytes:
+    """The file's bytes, its download recorded in the audit trail."""
+    auth.record(identity, "download", {"file": file_name, "sql": sql})
+    return write(table)
+
+
+stored = sqlconsole.RESULTS.get(st.session_state.get("sql_result"))
+if stored is not None and stored[0] == sql:
+    result = stored[1]
     if isinstance(result, str):
         st.error(result, icon=":material/block:")
     else:
@@ -100,7 +122,7 @@ if outcome is not None and outcome[0] == sql:
         with table:
             st.dataframe(result.table, hide_index=True, placeholder="–")
         with chart_tab:
-            chart = sqlconsole.result_chart(result.table)
+            chart = charts.query_result_chart(result.table)
             if chart is None:
                 st.info(
                     "No chart for this result: it needs a number column and a date or text one.",
@@ -111,15 +133,24 @@ if outcome is not None and outcome[0] == sql:
         with st.container(horizontal=True):
             st.download_button(
                 "Download CSV",
-                data=cells_safe.csv_bytes(result.table.to_pandas()),
+                data=partial(
+                    logged,
+                    lambda table: cells_safe.csv_bytes(table.to_pandas()),
+                    result.table,
+                    "query-result.csv",
+                ),
                 file_name="query-result.csv",
                 mime="text/csv",
                 icon=":material/download:",
+                on_click="ignore",
             )
             st.download_button(
                 "Download Parquet",
-                data=sqlconsole.result_parquet(result.table),
+                data=partial(
+                    logged, sqlconsole.result_parquet, result.table, "query-result.parquet"
+                ),
                 file_name="query-result.parquet",
                 mime="application/vnd.apache.parquet",
                 icon=":material/download:",
+                on_click="ignore",
             )

@@ -18,6 +18,7 @@ from crimeprev.aggregate import open_database, records_signature
 from crimeprev.config import Config, config_fingerprint, config_for
 from crimeprev.db import Database
 from crimeprev.view import View
+from ui import auth
 
 T = TypeVar("T")
 SIDE_FILES = (
@@ -86,4 +87,6 @@ def fetch(function: Callable[..., T], *args: Any, **kwargs: Any) -> T:
     and arguments: `fetch(insight.insight_table, view.filters, strand_id="rape")`. The view
     is passed like any other argument, so the cache keys on it."""
     frame: Frame = st.session_state[VIEW_KEY]
-    return fetch_from(frame.root, frame.version, function, *args, **kwargs)
+    return auth.disclosed(
+        fetch_from(frame.root, frame.version, function, *args, **kwargs), frame.config, args, kwargs
+    )

@@ -17,6 +17,7 @@ from crimeprev.figures.insight import covered_months, data_forces
 from crimeprev.periods import month_label, month_long_label, months_between
 from crimeprev.store import data_dir, has_records
 from crimeprev.view import View, resolve_filters, split_values
+from ui import auth
 from ui.cached import VIEW_KEY, Frame, data_version, database_for, fetch_from
 
 APP_SCRIPT = Path(__file__).resolve().parent.parent / "app.py"
@@ -182,7 +183,7 @@ def frame(with_strand: bool) -> Frame:
     config = placeholder.config
     filters = _read_filters(config, covered, with_strand, forces)
     _sidebar(config, covered, filters, forces)
-    view = replace(placeholder, filters=filters)
+    view = replace(placeholder, filters=replace(filters, role=auth.current_role().label))
     st.session_state[VIEW_KEY] = view
     st.session_state[FRAMED_KEY] = True
     return view

@@ -7,6 +7,7 @@ figure cannot differ between them: every count comes from `insight_table`, `over
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime
@@ -14,6 +15,7 @@ from datetime import date, datetime
 import altair as alt
 import pandas as pd
 
+from crimeprev.access.suppression import rules_for, suppress
 from crimeprev.config import Config, Measure, Strand
 from crimeprev.db import Database
 from crimeprev.figures import activity, delivery, insight
@@ -354,7 +356,21 @@ def collect(
         comparison=peer_summary(db),
     )
     progress(1.0, "Figures collected")
-    return content
+    return disclosed(content)
+
+
+def disclosed(content: ReportContent) -> ReportContent:
+    """The content as its reader may see it: for a viewer, small counts in the sensitive strands
+    are left out (blank cells, undrawn points) and a sentence says so."""
+    if content.filters.role != "viewer":
+        return content
+    rules = rules_for(content.config)
+    shown: ReportContent = suppress(content, rules, marker=math.nan)
+    note = (
+        f"In the {', '.join(content.config.strand(s).name for s in sorted(rules.strands))} "
+        f"strands, a count under {rules.threshold} is not shown (blank): {rules.label}."
+    )
+    return replace(shown, narrative=[*shown.narrative, note])
 
 
 def strand_empty_note(section: StrandSection, period: date) -> str | None:
