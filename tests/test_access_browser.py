@@ -221,7 +221,8 @@ def _sign_in(browser: Browser, base: str, who: str) -> Page:
 def _nav_labels(page: Page) -> set[str]:
     nav = page.get_by_test_id("stSidebarNav")
     nav.wait_for()
-    return {text.strip() for text in nav.locator("a").all_inner_texts()}
+    # Each link reads "<icon name>\n\n<title>": the title is its last line.
+    return {text.strip().splitlines()[-1] for text in nav.locator("a").all_inner_texts()}
 
 
 def _open(page: Page, base: str, path: str) -> str:

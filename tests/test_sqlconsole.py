@@ -19,6 +19,7 @@ import pytest
 from builders import view_at
 from streamlit.testing.v1 import AppTest
 
+from crimeprev.access import audit
 from crimeprev.db import Database
 from crimeprev.figures import sqlconsole
 from crimeprev.figures.insight import district_breakdown
@@ -181,7 +182,7 @@ class MemoryWatch(threading.Thread):
 
 
 def test_the_hostile_corpus_through_the_page_is_refused_with_memory_bounded(
-    demo_root: Path, demo_db: Database, monkeypatch: pytest.MonkeyPatch
+    demo_root: Path, demo_db: Database, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ):
     """Every statement typed into the page and run: a sentence each, the data files unchanged,
     this process and its query workers under 1.5 GB throughout, and another session's queries
@@ -191,6 +192,7 @@ def test_the_hostile_corpus_through_the_page_is_refused_with_memory_bounded(
     before = _checksums(demo_root)
     monkeypatch.setattr(sqlconsole, "TIMEOUT_SECONDS", 2.0)
     monkeypatch.setenv(DATA_DIR_VARIABLE, str(demo_root))
+    monkeypatch.setenv(audit.AUDIT_DIR_VARIABLE, str(tmp_path / "audit"))
     at = AppTest.from_file(APP, default_timeout=120)
     at.run()
     at.switch_page("pages/sql.py")
@@ -223,6 +225,12 @@ def test_the_hostile_corpus_through_the_page_is_refused_with_memory_bounded(
         watch.done.set()
         watch.join()
         neighbour.join(timeout=60)
+    print(
+        f"\n{len(corpus)} statements, each answered with a sentence; peak resident memory of "
+        f"the page's process and its workers {watch.peak / MEBIBYTE:.0f} MB over "
+        f"{watch.samples} samples; another session served {len(served)} times, slowest "
+        f"{max(served):.1f} s."
+    )
     for statement, errors in answers.items():
         assert len(errors) == 1, (statement, errors)
         message = errors[0]
@@ -231,15 +239,11 @@ def test_the_hostile_corpus_through_the_page_is_refused_with_memory_bounded(
         assert str(demo_root) not in message, (statement, message)
     assert _checksums(demo_root) == before
     assert not Path("/tmp/records-copy.csv").exists()
+    trail = (tmp_path / "audit" / "trail.jsonl").read_text()
+    assert trail.count('"action": "sql"') == len(corpus)
     assert watch.samples > 50
     assert watch.peak < 1.5 * 1024 * MEBIBYTE, f"peak {watch.peak / MEBIBYTE:.0f} MB"
     assert len(served) >= 3 and max(served) < 30
-    print(
-        f"\n{len(corpus)} statements, each answered with a sentence; peak resident memory of "
-        f"the page's process and its workers {watch.peak / MEBIBYTE:.0f} MB over "
-        f"{watch.samples} samples; another session served {len(served)} times, slowest "
-        f"{max(served):.1f} s."
-    )
     # Nothing was dropped or replaced: the views still answer.
     assert other.run("select count(*) as n from districts").table.to_pylist() == [{"n": 16}]
 

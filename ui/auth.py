@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import ipaddress
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Any, NoReturn, TypeVar
 
 import streamlit as st
 
@@ -92,6 +93,13 @@ def _sign_in_screen() -> None:
     )
 
 
+def _only(screen: Callable[[], None]) -> NoReturn:
+    """Show `screen` as the app's one page, whatever the URL asked for, and stop: no other
+    page is registered, so neither the menu nor any page can render."""
+    st.navigation([st.Page(screen, title="Sign in", default=True)], position="hidden").run()
+    st.stop()
+
+
 def _user_name(claims: dict[str, Any]) -> str:
     for claim in ("email", "preferred_username", "name", "sub"):
         if claims.get(claim):
@@ -106,13 +114,16 @@ def require_sign_in() -> Identity:
     if not auth_configured():
         address = str(st.get_option("server.address") or "")
         if not _loopback(address):
-            st.error(
-                "Sign-in is not configured, so this dashboard serves only this computer: start "
-                "it with `--server.address 127.0.0.1` (as `make run` does), or configure "
-                "[auth] in .streamlit/secrets.toml (see docs/sign-in.md).",
-                icon=":material/lock:",
-            )
-            st.stop()
+
+            def refused() -> None:
+                st.error(
+                    "Sign-in is not configured, so this dashboard serves only this computer: "
+                    "start it with `--server.address 127.0.0.1` (as `make run` does), or "
+                    "configure [auth] in .streamlit/secrets.toml (see docs/sign-in.md).",
+                    icon=":material/lock:",
+                )
+
+            _only(refused)
         role = _local_role()
         identity = Identity(LOCAL_USER, role, local=True)
         st.sidebar.info(
@@ -126,22 +137,26 @@ def require_sign_in() -> Identity:
         _remember(identity)
         return identity
     if not st.user.is_logged_in:
-        _sign_in_screen()
-        st.stop()
+        _only(_sign_in_screen)
     claims = st.user.to_dict()
     access = load_access(data_dir() / "config")
     role = role_from_claims(claims, access)
     user = _user_name(claims)
     if role is None:
-        st.set_page_config(page_title="No access · Crime Prevention Strategy", layout="centered")
-        st.title("Crime Prevention Strategy 2021–25")
-        st.error(
-            f"You are signed in as {user}, but your account holds none of this dashboard's "
-            "roles. Ask its administrator to assign you one.",
-            icon=":material/lock:",
-        )
-        st.button("Sign out", on_click=st.logout, icon=":material/logout:")
-        st.stop()
+
+        def no_access() -> None:
+            st.set_page_config(
+                page_title="No access · Crime Prevention Strategy", layout="centered"
+            )
+            st.title("Crime Prevention Strategy 2021–25")
+            st.error(
+                f"You are signed in as {user}, but your account holds none of this dashboard's "
+                "roles. Ask its administrator to assign you one.",
+                icon=":material/lock:",
+            )
+            st.button("Sign out", on_click=st.logout, icon=":material/logout:")
+
+        _only(no_access)
     identity = Identity(user, role, local=False)
     with st.sidebar:
         st.caption(f"Signed in as {user} · {role.label}")

@@ -29,7 +29,9 @@ COUNT_SUFFIXES = ("_count",)
 COUNT_PREFIXES = ("count_",)
 NOT_COUNTS = frozenset({"count_months", "count_fields", "count_versions", "count_rows"})
 # Columns derived from a row's counts, which give a suppressed count away.
-DERIVED = ("diff", "pct_change", "small_counts")
+DERIVED = ("diff", "pct_change", "change_", "rate_ratio", "small_counts")
+# Whole-number columns that count something other than records (delivery actions, order).
+NOT_COUNT_PREFIXES = ("actions_", "strand_", "measure_", "rows_")
 NOT_COUNT_SUFFIXES = ("_order", "_year", "population", "_id", "_number", "_gbp", "_months")
 NOT_SHOWN = "not shown"
 SMALL_NUMBER = re.compile(r"(?<![\w.,])([1-9])(?![\w.,%])")
@@ -98,7 +100,11 @@ def _count_columns(frame: pd.DataFrame) -> list[Any]:
     found = []
     for column in frame.columns:
         name = str(column)
-        if name in NOT_COUNTS or name.endswith(NOT_COUNT_SUFFIXES) or name.startswith(DERIVED):
+        if (
+            name in NOT_COUNTS
+            or name.endswith(NOT_COUNT_SUFFIXES)
+            or name.startswith(DERIVED + NOT_COUNT_PREFIXES)
+        ):
             continue
         if is_count_column(name) or pd.api.types.is_integer_dtype(frame[column].dtype):
             found.append(column)
