@@ -160,8 +160,9 @@ def _tree_rss(pid: int) -> int:
                 stack.extend(int(c) for c in (task / "children").read_text().split())
         except (FileNotFoundError, ProcessLookupError):
             continue
-        rss = next(line for line in status.splitlines() if line.startswith("VmRSS"))
-        total += int(rss.split()[1]) * 1024
+        # A process that has just exited (a zombie) has no resident memory line.
+        rss = [line for line in status.splitlines() if line.startswith("VmRSS")]
+        total += int(rss[0].split()[1]) * 1024 if rss else 0
     return total
 
 
@@ -200,14 +201,15 @@ def test_the_hostile_corpus_through_the_page_is_refused_with_memory_bounded(
     other = SqlConsole(demo_root, timeout_seconds=30)
     served: list[float] = []
     watch = MemoryWatch()
+    started = time.monotonic()
     watch.start()
 
     def another_session() -> None:
         while not watch.done.is_set():
-            started = time.monotonic()
+            asked = time.monotonic()
             assert other.run("select count(*) as n from districts").table.num_rows == 1
             assert len(demo_db.query("covered_months", force=None)) == 66
-            served.append(time.monotonic() - started)
+            served.append(time.monotonic() - asked)
             watch.done.wait(2.0)
 
     neighbour = threading.Thread(target=another_session, daemon=True)
@@ -241,7 +243,8 @@ def test_the_hostile_corpus_through_the_page_is_refused_with_memory_bounded(
     assert not Path("/tmp/records-copy.csv").exists()
     trail = (tmp_path / "audit" / "trail.jsonl").read_text()
     assert trail.count('"action": "sql"') == len(corpus)
-    assert watch.samples > 50
+    # The watch sampled throughout (at least one sample every 0.2 s on a busy machine).
+    assert watch.is_alive() is False and watch.samples > (time.monotonic() - started) / 0.2
     assert watch.peak < 1.5 * 1024 * MEBIBYTE, f"peak {watch.peak / MEBIBYTE:.0f} MB"
     assert len(served) >= 3 and max(served) < 30
     # Nothing was dropped or replaced: the views still answer.
