@@ -243,8 +243,8 @@ def test_the_hostile_corpus_through_the_page_is_refused_with_memory_bounded(
     assert not Path("/tmp/records-copy.csv").exists()
     trail = (tmp_path / "audit" / "trail.jsonl").read_text()
     assert trail.count('"action": "sql"') == len(corpus)
-    # The watch sampled throughout (at least one sample every 0.2 s on a busy machine).
-    assert watch.is_alive() is False and watch.samples > (time.monotonic() - started) / 0.2
+    # The watch sampled throughout (at least one sample every half second on a busy machine).
+    assert watch.is_alive() is False and watch.samples > (time.monotonic() - started) / 0.5
     assert watch.peak < 1.5 * 1024 * MEBIBYTE, f"peak {watch.peak / MEBIBYTE:.0f} MB"
     assert len(served) >= 3 and max(served) < 30
     # Nothing was dropped or replaced: the views still answer.
