@@ -53,6 +53,7 @@ PAGES = {
     "signals": "Signals",
     "explore": "Explore",
     "map": "District map",
+    "compare": "How we compare",
     "sql": "SQL",
     "report": "Report",
     "data": "Data",
@@ -219,10 +220,11 @@ def _sign_in(browser: Browser, base: str, who: str) -> Page:
 
 
 def _nav_labels(page: Page) -> set[str]:
-    nav = page.get_by_test_id("stSidebarNav")
-    nav.wait_for()
+    """The titles of the pages the sidebar's menu links to."""
+    menu = page.get_by_test_id("stSidebar").get_by_test_id("stPageLink-NavLink")
+    menu.first.wait_for()
     # Each link reads "<icon name>\n\n<title>": the title is its last line.
-    return {text.strip().splitlines()[-1] for text in nav.locator("a").all_inner_texts()}
+    return {text.strip().splitlines()[-1] for text in menu.all_inner_texts()}
 
 
 def _open(page: Page, base: str, path: str) -> str:
@@ -250,6 +252,7 @@ def test_an_unsigned_browser_sees_only_the_sign_in_screen(browser: Browser, sign
             main = page.get_by_test_id("stMain").inner_text()
             assert "Sign in with your organisation account" in main, path
             assert page.get_by_test_id("stSidebarNav").count() == 0, path
+            assert page.get_by_test_id("stPageLink-NavLink").count() == 0, path
             assert page.get_by_test_id("stDataFrame").count() == 0, path
             assert page.get_by_test_id("stVegaLiteChart").count() == 0, path
             headings = page.get_by_test_id("stMain").locator("h1").all_inner_texts()
@@ -325,6 +328,7 @@ def test_someone_without_a_role_is_told_so(browser: Browser, signed_in_server):
     try:
         assert "holds none of this dashboard's roles" in page.get_by_test_id("stMain").inner_text()
         assert page.get_by_test_id("stSidebarNav").count() == 0
+        assert page.get_by_test_id("stPageLink-NavLink").count() == 0
     finally:
         page.context.close()
 
