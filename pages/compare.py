@@ -7,13 +7,14 @@ import streamlit as st
 import ui
 from crimeprev.figures import peers
 from crimeprev.present import peer_charts
+from ui import auth
 
 view = ui.current_view()
 st.title("How we compare")
 try:
     groups = ui.fetch(peers.offence_groups)
 except peers.PeersUnavailable as error:
-    st.info(str(error), icon=":material/info:")
+    st.info(auth.without_paths(str(error)), icon=":material/info:")
     st.stop()
 
 given = st.query_params.get("offence")

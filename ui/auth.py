@@ -236,3 +236,13 @@ def disclosed(result: T, config: Config, args: Any = (), kwargs: Any = None) -> 
     rules = rules_for(config)
     shown: T = suppress(result, rules, whole=rules.mentions((args, kwargs or {})))
     return shown
+
+
+def without_paths(text: str) -> str:
+    """`text` with the data folder's location named only to administrators."""
+    if allowed(Role.ADMIN):
+        return text
+    root = data_dir()
+    for form in {str(root.resolve()), str(root)}:
+        text = text.replace(form, "the data folder")
+    return text

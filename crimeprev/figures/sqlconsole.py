@@ -49,6 +49,9 @@ WORKER_ENVIRONMENT = {
     "ARROW_DEFAULT_MEMORY_POOL": "system",
     "OMP_NUM_THREADS": "1",
 }
+# How long a worker may take to start, on top of its query's time limit, before it is stopped:
+# the worker's own timer stops a query; this only catches a worker that never answers.
+WORKER_START_SECONDS = 60.0
 # Queries running at once, across every session; a further one waits up to the time limit.
 MAX_RUNNING = 2
 # Results kept for sessions to redraw, across every session.
@@ -235,7 +238,8 @@ class SqlConsole:
         )
         try:
             output, _ = worker.communicate(
-                json.dumps(request).encode(), timeout=self.timeout_seconds + 20
+                json.dumps(request).encode(),
+                timeout=2 * self.timeout_seconds + WORKER_START_SECONDS,
             )
         except subprocess.TimeoutExpired:
             worker.kill()
