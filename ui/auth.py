@@ -126,13 +126,14 @@ def require_sign_in() -> Identity:
             _only(refused)
         role = _local_role()
         identity = Identity(LOCAL_USER, role, local=True)
-        st.sidebar.info(
-            "Local mode: no sign-in is configured, the dashboard answers only on this computer "
-            "(127.0.0.1), and you hold every role."
+        who = (
+            "you hold every role"
             if role == Role.ADMIN
-            else f"Local mode: no sign-in is configured, the dashboard answers only on this "
-            f"computer (127.0.0.1), and shows what the {role.label} role sees.",
-            icon=":material/computer:",
+            else f"it shows what the {role.label} role sees"
+        )
+        st.sidebar.markdown(
+            f":orange-background[:material/computer: **Local mode**]: no sign-in is configured, "
+            f"the dashboard answers only on this computer (127.0.0.1), and {who}."
         )
         _remember(identity)
         return identity
