@@ -23,7 +23,7 @@ from crimeprev.access.suppression import rules_for, suppress_frame
 from crimeprev.config import config_for
 from crimeprev.db import Database
 from crimeprev.report.exports import build_report
-from crimeprev.view import Filters
+from crimeprev.view import View
 
 PERIOD = date(2022, 9, 1)
 SENSITIVE = ["rape", "child-abuse-cse", "domestic-abuse"]
@@ -137,7 +137,7 @@ def test_the_suppression_keeps_zero_and_large_counts_and_hides_what_gives_a_coun
 
 
 def _report(db: Database, role: str, suffix: str) -> bytes:
-    filters = Filters(PERIOD, districts=("castle-point",), role=role)
+    filters = View(PERIOD, districts=("castle-point",), role=role)
     return build_report(db, filters, suffix, strand_ids=SENSITIVE)
 
 
