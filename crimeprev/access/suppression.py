@@ -27,9 +27,11 @@ from crimeprev.view import View
 
 COUNT_SUFFIXES = ("_count",)
 COUNT_PREFIXES = ("count_",)
-NOT_COUNTS = frozenset({"count_months", "count_fields", "count_versions", "count_rows"})
+NOT_COUNTS = frozenset(
+    {"count_months", "count_fields", "count_versions", "count_rows", "tests_count"}
+)
 # Columns derived from a row's counts, which give a suppressed count away.
-DERIVED = ("diff", "pct_change", "change_", "rate_ratio", "small_counts")
+DERIVED = ("diff", "pct_change", "change_", "rate_ratio", "small_counts", "excess_", "expected_")
 # Whole-number columns that count something other than records (delivery actions, order).
 NOT_COUNT_PREFIXES = ("actions_", "strand_", "measure_", "rows_")
 NOT_COUNT_SUFFIXES = ("_order", "_year", "population", "_id", "_number", "_gbp", "_months")
@@ -163,8 +165,13 @@ def suppress_frame(
             shown.loc[small[column], column] = label
     for column in shown.columns:
         if str(column).startswith(DERIVED) and hidden_rows.any():
-            shown[column] = shown[column].astype(object)
-            shown.loc[hidden_rows, column] = NOT_SHOWN if marker is None else marker
+            if pd.api.types.is_numeric_dtype(shown[column].dtype):
+                # Left empty rather than written over, so the column stays numeric.
+                shown[column] = shown[column].astype("float64")
+                shown.loc[hidden_rows, column] = math.nan
+            else:
+                shown[column] = shown[column].astype(object)
+                shown.loc[hidden_rows, column] = NOT_SHOWN if marker is None else marker
     return shown
 
 
