@@ -687,3 +687,40 @@ def test_a_partial_tracker_asks_before_replacing_the_plan(tmp_path: Path):
     assert state(root) != before
     actions = list(csv.DictReader((root / "delivery" / "actions.csv").open(newline="")))
     assert [a["action_id"] for a in actions] == ["P-1"]
+
+
+def test_an_id_held_in_a_month_not_replaced_is_set_aside_and_one_being_replaced_is_not(
+    demo_root: Path, demo_db
+):
+    """Read the demo's records directly for an id held in January 2018; an incoming row with
+    that id in another month is set aside naming the month, the same id arriving for January
+    2018 itself (a month being replaced) loads, and an unseen id loads."""
+    from datetime import date
+
+    import pyarrow as pa
+
+    from crimeprev.imports.common import set_aside_known_ids
+
+    january = ds.dataset(demo_root / "records" / "month=2018-01", format="parquet").to_table(
+        columns=["record_id", "force"]
+    )
+    held_id = january["record_id"][0].as_py()
+    force = january["force"][0].as_py()
+
+    def rows(month: date, record_id: str) -> pa.Table:
+        return pa.table(
+            {
+                "record_id": [record_id, "never-seen-before"],
+                "month_start": pa.array([month, month], pa.date32()),
+                "force": [force, force],
+                "reason": pa.array([None, None], pa.string()),
+            }
+        )
+
+    moved = set_aside_known_ids(demo_db, rows(date(2022, 9, 1), held_id), "Crime ID")
+    assert moved["reason"].to_pylist() == [
+        "Crime ID already loaded in 2018-01 by an earlier import",
+        None,
+    ]
+    replacing = set_aside_known_ids(demo_db, rows(date(2018, 1, 1), held_id), "Crime ID")
+    assert replacing["reason"].to_pylist() == [None, None]
