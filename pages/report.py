@@ -59,7 +59,7 @@ def format_panel(suffix: str) -> None:
         name = file_name(view.filters.period, suffix)
         st.download_button(
             f"Download {name}",
-            data=data,
+            data=ui.recorded(lambda: data, name),
             file_name=name,
             mime=export.mime,
             icon=":material/download:",

@@ -4,6 +4,7 @@ SVG from where the chart is shown; a deck being built does not hold up another u
 from __future__ import annotations
 
 import io
+import json
 from pathlib import Path
 
 import pytest
@@ -78,7 +79,7 @@ def test_each_report_format_is_built_and_downloaded(server: str, page: Page, tmp
 
 
 def test_a_chart_downloads_as_png_and_svg_where_it_is_shown(
-    server: str, page: Page, tmp_path: Path
+    server: str, page: Page, tmp_path: Path, demo_root: Path
 ):
     page.goto(server + "/strand?strand=knife-crime&period=2022-09")
     expect(_main(page).get_by_role("heading", name="Knife crime", exact=True)).to_be_visible(
@@ -95,6 +96,12 @@ def test_a_chart_downloads_as_png_and_svg_where_it_is_shown(
     assert svg.name == "knife-crime-monthly-2022-09.svg"
     assert svg.read_text(encoding="utf-8").startswith("<svg")
     assert csv.read_text(encoding="utf-8").startswith("month_start,count_records")
+    trail = [
+        json.loads(line)
+        for line in (demo_root / "audit" / "trail.jsonl").read_text(encoding="utf-8").splitlines()
+    ]
+    downloaded = {e["detail"]["file"] for e in trail if e["action"] == "download"}
+    assert {png.name, svg.name, csv.name} <= downloaded
 
 
 def test_building_a_deck_does_not_hold_up_another_user(server: str, page: Page, browser: Browser):

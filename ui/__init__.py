@@ -26,6 +26,7 @@ from ui.widgets import (
     force_wide_note,
     navigation_menu,
     page_header,
+    recorded,
 )
 
 __all__ = [
@@ -50,6 +51,7 @@ __all__ = [
     "frame",
     "navigation_menu",
     "page_header",
+    "recorded",
     "strand_picker",
     "url_multiselect",
 ]
