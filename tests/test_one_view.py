@@ -384,7 +384,7 @@ def test_labels_follow_the_configured_significance_level(tiny_root: Path, tmp_pa
     assert "at the 1% level" in variation_legend(db.config)
     # The year to August 2021 and the year before it are complete in the tiny data.
     view = View(date(2021, 8, 1))
-    assert "(exact test for two counts, 1% level)" in overview_narrative(db, view)[0]
+    assert "at the 1% level" in overview_narrative(db, view)[0]
     rows = insight.insight_table(db, view, strand_id="knife-crime")
     tested = rows[rows["significant"].notna()].iloc[0]
     assert "99% CI" in significance_sentence(tested, db.config.signals.significance_level)

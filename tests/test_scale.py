@@ -213,7 +213,7 @@ def imported_root(scaled_root: Path, tmp_path_factory: pytest.TempPathFactory) -
     """The scaled folder after the synthetic force's September 2022 and January 2021 records
     were imported from its own extract."""
     root = tmp_path_factory.mktemp("imported") / "data"
-    shutil.copytree(scaled_root, root)
+    shutil.copytree(scaled_root, root, symlinks=True)
     files = tmp_path_factory.mktemp("extract")
     mapping = files / "mapping.toml"
     mapping.write_text(MAPPING, encoding="utf-8")
@@ -262,7 +262,7 @@ def test_monthly_tables_equal_a_direct_count_after_an_import(imported_root: Path
 def reimported_root(imported_root: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The imported folder after September 2022 alone was imported again, with other rows."""
     root = tmp_path_factory.mktemp("reimported") / "data"
-    shutil.copytree(imported_root, root)
+    shutil.copytree(imported_root, root, symlinks=True)
     files = tmp_path_factory.mktemp("extract-again")
     mapping = files / "mapping.toml"
     mapping.write_text(MAPPING, encoding="utf-8")

@@ -161,8 +161,9 @@ def _monthly_counts(
 ) -> dict[tuple[str, date], int]:
     """Each measure's count per covered month, over every window the comparisons test and the
     year before each comparator (the year-on-year model fits monthly counts)."""
+    # The baseline year can lie after the period (a period in the data's first years).
     start = min(p.comparator.shifted(-len(p.comparator.months)).start for p in pairs)
-    end = max(p.current.end for p in pairs)
+    end = max(max(p.current.end, p.comparator.end) for p in pairs)
     span = len(Window(start, end).months)
     series = monthly_series(db, replace(view, period=end), span, measure_ids)
     covered = series.dropna(subset=["count_records"])
