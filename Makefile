@@ -116,6 +116,12 @@ lint: sync-dev
 test: sync-dev browser office nginx postgres lint
 	$(UV) run pytest
 
+## screenshots: the overview at 1280x720 and chosen slides as PNG files in screenshots/
+screenshots: sync-dev browser office
+	rm -rf screenshots && mkdir -p screenshots
+	CRIMEPREV_SCREENSHOTS_DIR=$(CURDIR)/screenshots $(UV) run pytest -q -m screenshots
+	@ls -1 screenshots
+
 ## bench: figures for the closing notes; never part of `make test`
 bench: sync-dev browser nginx
 	$(UV) run python benchmarks/serve_pages.py

@@ -99,3 +99,15 @@ def render_app(
     at.query_params.clear()
     at.query_params.update(params)
     return at.run()
+
+
+@pytest.fixture
+def screenshots_dir(tmp_path: Path) -> Path:
+    """Where a screenshot test writes its PNG files: `screenshots/` under `make screenshots`,
+    otherwise a temporary folder (the test still checks what it wrote)."""
+    chosen = os.environ.get("CRIMEPREV_SCREENSHOTS_DIR")
+    if chosen:
+        folder = Path(chosen)
+        folder.mkdir(parents=True, exist_ok=True)
+        return folder
+    return tmp_path
