@@ -13,7 +13,7 @@ ADDRESS ?= $(if $(AUTH_CONFIGURED),0.0.0.0,127.0.0.1)
 # Trust the machine's certificate store, so installs work behind a proxy with its own root.
 export UV_SYSTEM_CERTS ?= 1
 
-.PHONY: run serve test lint demo demo-if-empty sync sync-dev uv browser office nginx postgres bench
+.PHONY: run serve test lint demo demo-if-empty sync sync-dev uv browser office nginx postgres bench screenshots
 
 uv:
 	@command -v uv >/dev/null 2>&1 || $(PYTHON) -m uv --version >/dev/null 2>&1 || \
