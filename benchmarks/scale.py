@@ -113,12 +113,13 @@ def _generate(folder: Path, millions: float | None) -> dict[str, Any]:
     shutil.rmtree(folder, ignore_errors=True)
     if millions is None:
         code = (
-            "import json, resource, sys, time; from pathlib import Path;"
-            "from crimeprev.demo.generator import generate_demo; t = time.perf_counter();"
+            "import json, sys, time; from pathlib import Path;"
+            "from crimeprev.demo.generator import generate_demo;"
+            "from crimeprev.demo.scale import peak_rss_mb; t = time.perf_counter();"
             "s = generate_demo(Path(sys.argv[1]));"
             "print(json.dumps({'records': s.records_written, "
             "'seconds': time.perf_counter() - t, "
-            "'peak_rss_mb': resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))"
+            "'peak_rss_mb': peak_rss_mb()}))"
         )
         args = [str(folder)]
     else:

@@ -293,8 +293,10 @@ def test_an_analyst_has_the_console_and_lsoa_but_not_imports(browser: Browser, s
         for path in PAGES:
             text = _open(page, base, f"/{path}")
             assert "/tmp" not in text, path
-        sql = _open(page, base, "/sql?q=select+count(*)+as+n+from+districts")
-        assert "press Run" in sql
+        _open(page, base, "/sql?q=select+count(*)+as+n+from+districts")
+        # The notice follows the query box in the same run: wait for it rather than the spinner,
+        # which may not have appeared yet when the heading first shows.
+        expect(page.get_by_text("press Run")).to_be_visible(timeout=120_000)
         page.get_by_role("button", name="Run").click()
         expect(page.get_by_text("1 row in")).to_be_visible(timeout=120_000)
         _open(page, base, "/data")

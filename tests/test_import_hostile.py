@@ -42,15 +42,19 @@ from crimeprev.store import REPOSITORY_ROOT, records_dir
 from crimeprev.view import resolve_filters
 
 MEMORY_LIMIT_MIB = 1024
+# The peak is read from /proc (VmHWM, this process's own address space): `ru_maxrss` would
+# carry over the peak of the test process that started it, which Linux keeps across exec.
 RUNNER = """
-import json, resource, sys
+import json, sys
 from crimeprev.cli.main import main
 try:
     code = main(sys.argv[2:])
 except SystemExit as stop:
     code = stop.code if isinstance(stop.code, int) else 1
 with open(sys.argv[1], "w") as handle:
-    json.dump({"maxrss_kib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss}, handle)
+    status = open("/proc/self/status").read().splitlines()
+    peak = next(int(line.split()[1]) for line in status if line.startswith("VmHWM"))
+    json.dump({"maxrss_kib": peak}, handle)
 sys.exit(code)
 """
 

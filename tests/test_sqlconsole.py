@@ -186,7 +186,8 @@ def test_the_hostile_corpus_through_the_page_is_refused_with_memory_bounded(
     demo_root: Path, demo_db: Database, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ):
     """Every statement typed into the page and run: a sentence each, the data files unchanged,
-    this process and its query workers under 1.5 GB throughout, and another session's queries
+    this process and its query workers never more than 1 GiB above where they started (the
+    test process may already hold what earlier tests left), and another session's queries
     answered meanwhile."""
     corpus = [statement.replace("{root}", str(demo_root)) for statement in HOSTILE]
     assert len(corpus) >= 60
@@ -200,6 +201,7 @@ def test_the_hostile_corpus_through_the_page_is_refused_with_memory_bounded(
     at.run()
     other = SqlConsole(demo_root, timeout_seconds=30)
     served: list[float] = []
+    baseline = _tree_rss(os.getpid())
     watch = MemoryWatch()
     started = time.monotonic()
     watch.start()
@@ -229,7 +231,8 @@ def test_the_hostile_corpus_through_the_page_is_refused_with_memory_bounded(
         neighbour.join(timeout=60)
     print(
         f"\n{len(corpus)} statements, each answered with a sentence; peak resident memory of "
-        f"the page's process and its workers {watch.peak / MEBIBYTE:.0f} MB over "
+        f"the page's process and its workers {watch.peak / MEBIBYTE:.0f} MB (from "
+        f"{baseline / MEBIBYTE:.0f} MB before the first statement) over "
         f"{watch.samples} samples; another session served {len(served)} times, slowest "
         f"{max(served):.1f} s."
     )
@@ -245,7 +248,8 @@ def test_the_hostile_corpus_through_the_page_is_refused_with_memory_bounded(
     assert trail.count('"action": "sql"') == len(corpus)
     # The watch sampled throughout (at least one sample every half second on a busy machine).
     assert watch.is_alive() is False and watch.samples > (time.monotonic() - started) / 0.5
-    assert watch.peak < 1.5 * 1024 * MEBIBYTE, f"peak {watch.peak / MEBIBYTE:.0f} MB"
+    grown = watch.peak - baseline
+    assert grown < 1024 * MEBIBYTE, f"grew {grown / MEBIBYTE:.0f} MB to {watch.peak / MEBIBYTE:.0f}"
     # Served throughout; how long each took depends on the machine's load (a worker's start).
     assert len(served) >= 3 and max(served) < 60
     # Nothing was dropped or replaced: the views still answer.
