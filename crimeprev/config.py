@@ -165,6 +165,57 @@ class Imports:
     max_sheet_cells: int = 20_000_000
 
 
+MARKINGS = ("OFFICIAL", "OFFICIAL-SENSITIVE", "SECRET", "TOP SECRET")
+
+
+@dataclass(frozen=True)
+class ReportSettings:
+    """What every page of a report carries (`[report]`): the protective marking, the meeting
+    the paper goes to, and optionally a PowerPoint template (.potx or .pptx) for the deck."""
+
+    marking: str = "OFFICIAL"
+    agenda_item: str | None = None
+    meeting_date: date | None = None
+    author: str | None = None
+    approver: str | None = None
+    version: str | None = None
+    template: Path | None = None
+
+
+REPORT_TEXT_SETTINGS = ("agenda_item", "author", "approver", "version")
+
+
+def _load_report(raw: Any, path: Path) -> ReportSettings:
+    if raw is None:
+        return ReportSettings()
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{path}: [report] must be a table of settings.")
+    unknown = set(raw) - {"marking", "meeting_date", "template", *REPORT_TEXT_SETTINGS}
+    if unknown:
+        raise ConfigError(f"{path}: [report] has unknown settings {sorted(unknown)}.")
+    marking = raw.get("marking", ReportSettings.marking)
+    if not isinstance(marking, str) or marking.strip().upper() not in MARKINGS:
+        raise ConfigError(f"{path}: [report] marking must be one of {', '.join(MARKINGS)}.")
+    texts = {}
+    for name in REPORT_TEXT_SETTINGS:
+        value = raw.get(name)
+        if value is not None and (not isinstance(value, str | int | float) or not str(value)):
+            raise ConfigError(f"{path}: [report] {name} must be a short text.")
+        texts[name] = None if value is None else str(value).strip()
+    meeting = raw.get("meeting_date")
+    if meeting is not None and not isinstance(meeting, date):
+        raise ConfigError(f"{path}: [report] meeting_date must be a date such as 2022-10-14.")
+    template = raw.get("template")
+    if template is not None and not isinstance(template, str):
+        raise ConfigError(f"{path}: [report] template must name a .potx or .pptx file.")
+    return ReportSettings(
+        marking=marking.strip().upper(),
+        meeting_date=meeting,
+        template=None if template is None else (path.parent / template),
+        **texts,
+    )
+
+
 @dataclass(frozen=True)
 class PeerGroup:
     """Which forces the force is compared with (`[peers]`): a named list, meant to be the
@@ -221,6 +272,7 @@ class Config:
     map: MapSettings = field(default_factory=MapSettings)
     peers: PeerGroup = field(default_factory=PeerGroup)
     imports: Imports = field(default_factory=Imports)
+    report: ReportSettings = field(default_factory=ReportSettings)
 
     @property
     def measures(self) -> tuple[Measure, ...]:
@@ -640,6 +692,7 @@ def load_config(folder: Path | None = None) -> Config:
         ),
         peers=_load_peers(strategy.get("peers"), paths["strategy.toml"]),
         imports=_load_imports(strategy.get("imports"), paths["strategy.toml"]),
+        report=_load_report(strategy.get("report"), paths["strategy.toml"]),
         profile=str(strategy.get("profile", "force-records")),
         source=str(strategy.get("source", "The force's own crime and incident records")),
     )

@@ -82,7 +82,7 @@ def test_charts_drawn_by_painters_are_those_drawn_here(content):
     if (os.cpu_count() or 1) >= 2:
         assert render.PAINTERS._idle, "the charts were not drawn in painter processes"
     for chart, png in zip(charts, drawn, strict=True):
-        here = vlc.vegalite_to_png(render._slide_spec(chart), scale=render.PNG_SCALE)
+        here = vlc.vegalite_to_png(render.slide_spec(chart), scale=render.PNG_SCALE)
         ours, theirs = Image.open(io.BytesIO(png)), Image.open(io.BytesIO(here))
         assert ours.size == theirs.size
         assert ours.convert("RGB").tobytes() == theirs.convert("RGB").tobytes()

@@ -285,7 +285,10 @@ def _capitalised(text: str) -> str:
 
 
 def count_text(value: Any) -> str:
-    """A count as a table cell: `incomplete` when its window is not fully covered."""
+    """A count as a table cell: `incomplete` when its window is not fully covered; a
+    suppressed count's words (`fewer than 10`) as they are."""
+    if isinstance(value, str):
+        return value
     return "incomplete" if value is None or pd.isna(value) else str(int(value))
 
 

@@ -10,6 +10,7 @@ import pandas as pd
 
 from crimeprev.figures.overview import ACTIVITY_ONLY, format_activity_value
 from crimeprev.report.content import ReportContent
+from crimeprev.report.wording import Finding, count_words, findings
 
 OVERVIEW_HEADINGS = (
     "Strand",
@@ -17,6 +18,7 @@ OVERVIEW_HEADINGS = (
     "12 months",
     "vs year before",
     "vs baseline",
+    "Beyond normal variation",
     "Delivery complete",
 )
 DELIVERY_HEADINGS = (
@@ -31,8 +33,20 @@ DELIVERY_HEADINGS = (
 ACTIVITY_HEADINGS = ("Operation", "Result", "Value", "Reported for")
 
 
-def overview_rows(content: ReportContent) -> list[list[str]]:
+def _verdict_cell(finding: Finding | None) -> str:
+    """Whether a measure's change on the year before is beyond normal variation, and whether
+    that is good or bad news, in words (so colour is never the only sign)."""
+    if finding is None or finding.pct_change is None:
+        return ""
+    if not finding.significant:
+        return "No"
+    return f"Yes, {finding.tone_words}" if finding.tone_words else "Yes"
+
+
+def overview_rows(content: ReportContent, found: list[Finding] | None = None) -> list[list[str]]:
     """The at-a-glance table as slide cells: one row per measure, the strand named once."""
+    by_measure = {f.measure_id: f for f in findings(content.overview.rows) if found is None}
+    by_measure |= {f.measure_id: f for f in found or []}
     rows = []
     previous_strand = None
     for row in content.overview.rows.to_dict("records"):
@@ -46,6 +60,7 @@ def overview_rows(content: ReportContent) -> list[list[str]]:
                 _count_cell(row, count),
                 "" if activity_only else _text(row["change_previous_year"]),
                 "" if activity_only else _text(row["change_baseline"]),
+                _verdict_cell(by_measure.get(row["measure_id"])),
                 delivery,
             ]
         )
@@ -58,7 +73,9 @@ def _count_cell(row: dict[str, Any], count: Any) -> str:
     for a strand without a measure."""
     if not isinstance(row["measure_id"], str):
         return ""
-    return "incomplete" if count is None or pd.isna(count) else f"{int(count):,}"
+    if isinstance(count, str):
+        return count  # a suppressed count's words
+    return "incomplete" if count is None or pd.isna(count) else count_words(count)
 
 
 def _text(value: object) -> str:

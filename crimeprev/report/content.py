@@ -7,7 +7,6 @@ figure cannot differ between them: every count comes from `insight_table`, `over
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime
@@ -16,7 +15,7 @@ import altair as alt
 import pandas as pd
 
 from crimeprev.access.suppression import rules_for, suppress
-from crimeprev.config import Config, Measure, Strand
+from crimeprev.config import Config, Measure, ReportSettings, Strand
 from crimeprev.db import Database
 from crimeprev.figures import activity, delivery, insight
 from crimeprev.figures.counts import record_counts
@@ -25,13 +24,15 @@ from crimeprev.figures.overview import (
     BETTER_WHEN,
     CHART_MONTHS,
     ComparisonTable,
+    DeliverySummary,
     OverviewTable,
     activity_table,
     comparison_tables,
+    delivery_summary,
     overview_table,
 )
 from crimeprev.figures.peers import PeerSummary, peer_summary
-from crimeprev.periods import Window, add_months, month_label, month_long_label
+from crimeprev.periods import Window, add_months, month_label, month_long_label, months_between
 from crimeprev.present.charts import monthly_chart
 from crimeprev.present.labels import force_wide_note
 from crimeprev.present.narrative import overview_narrative
@@ -89,6 +90,9 @@ class StrandSection:
     measures: list[MeasureSection]
     activity: pd.DataFrame
     commentary: str | None
+    # The strand's actions completed in the months ending the period and due in the next, or
+    # None when the delivery plan is not held.
+    delivery: DeliverySummary | None = None
 
     @property
     def note(self) -> str | None:
@@ -131,6 +135,24 @@ class ReportContent:
     strands: list[StrandSection] = field(default_factory=list)
     # How the force compares with its peers (ONS tables), when they have been imported.
     comparison: PeerSummary | None = None
+    # The marking and meeting details every page carries, and the deck's template.
+    settings: ReportSettings = field(default_factory=ReportSettings)
+
+    def meeting_lines(self) -> list[tuple[str, str]]:
+        """The meeting details as (label, value) pairs; "not set" for what is not given."""
+        settings = self.settings
+        meeting = settings.meeting_date
+        return [
+            ("Agenda item", settings.agenda_item or "not set"),
+            ("Meeting", f"{meeting.day} {meeting:%B %Y}" if meeting else "not set"),
+            ("Author", settings.author or "not set"),
+            ("Approved by", settings.approver or "not set"),
+            ("Version", settings.version or "not set"),
+        ]
+
+    def meeting_summary(self) -> str:
+        """The meeting details on one line, for every slide's and page's footer."""
+        return " · ".join(f"{label}: {value}" for label, value in self.meeting_lines())
 
     @property
     def period(self) -> date:
@@ -225,7 +247,7 @@ def _forces(db: Database, view: View) -> list[str]:
     return [str(name) for name in frame["force"].dropna()]
 
 
-def _district_series(db: Database, view: View, measure_ids: list[str]) -> pd.DataFrame:
+def _district_series(db: Database, view: View, measure_ids: list[str], months: int) -> pd.DataFrame:
     """Each measure's monthly series in each district counted, one district at a time."""
     codes = view.district_codes(db.config)
     districts = [
@@ -236,12 +258,19 @@ def _district_series(db: Database, view: View, measure_ids: list[str]) -> pd.Dat
     frames = []
     for district in districts:
         one = replace(view, districts=(district.slug,), lpas=())
-        frame = insight.monthly_series(db, one, CHART_MONTHS, measure_ids=measure_ids)
+        frame = insight.monthly_series(db, one, months, measure_ids=measure_ids)
         frame.insert(1, "district_code", district.code)
         frame.insert(2, "district_name", district.name)
         frame.insert(3, "lpa", district.lpa)
         frames.append(frame)
     return pd.concat(frames, ignore_index=True)
+
+
+def series_months(config: Config, period: date) -> int:
+    """How many months the monthly series cover: the charts' span, or back to the start of
+    the baseline year when that is earlier, so the workbook can rebuild every window."""
+    baseline_start = Window.ending(config.baseline_end, config.window_months).start
+    return max(CHART_MONTHS, len(months_between(baseline_start, period)))
 
 
 def _measure_section(
@@ -253,6 +282,8 @@ def _measure_section(
     significance_level: float,
 ) -> MeasureSection:
     mine = series[series["measure_id"] == measure.id].reset_index(drop=True)
+    first_charted = pd.Timestamp(add_months(content_period, -(CHART_MONTHS - 1)))
+    mine = mine[pd.to_datetime(mine["month_start"]) >= first_charted].reset_index(drop=True)
     has_counts = bool(mine["count_records"].fillna(0).sum() > 0)
     return MeasureSection(
         measure=measure,
@@ -281,15 +312,24 @@ def _delivery(db: Database, period: date, strand_ids: list[str]) -> DeliveryCont
     return DeliveryContent(quarter.label, status, actions, None)
 
 
+def _strand_delivery(db: Database, strand_id: str, period: date) -> DeliverySummary | None:
+    try:
+        return delivery_summary(delivery.progress(db, strand_id, period), period)
+    except delivery.DeliveryUnavailable:
+        return None
+
+
 def collect(
     db: Database,
     filters: View,
     strand_ids: Sequence[str] | None = None,
     progress: Progress = no_progress,
     by_district: bool = True,
+    settings: ReportSettings | None = None,
 ) -> ReportContent:
     """Gather every table, series and text a report needs for the filters and strands; the
-    monthly series of each district (a query per district) only when `by_district`."""
+    monthly series of each district (a query per district) only when `by_district`.
+    `settings` (the marking and meeting details) default to the configuration's `[report]`."""
     config = db.config
     chosen = chosen_strands(config, strand_ids)
     period = filters.period
@@ -311,9 +351,12 @@ def collect(
     narrative = overview_narrative(db, filters)
     progress(0.45, "Reading the monthly series")
     measure_ids = [m.id for s in chosen for m in config.strand(s).measures]
-    series = insight.monthly_series(db, filters, CHART_MONTHS, measure_ids=measure_ids or None)
+    months = series_months(config, period)
+    series = insight.monthly_series(db, filters, months, measure_ids=measure_ids or None)
     series = series[series["measure_id"].isin(measure_ids)].reset_index(drop=True)
-    district_series = _district_series(db, filters, measure_ids) if by_district else pd.DataFrame()
+    district_series = (
+        _district_series(db, filters, measure_ids, months) if by_district else pd.DataFrame()
+    )
     progress(0.7, "Reading the delivery plan, activity and commentary")
     sections = []
     for strand_id in chosen:
@@ -335,6 +378,7 @@ def collect(
                 ],
                 activity=activity_table(metrics) if not metrics.empty else metrics,
                 commentary=activity.commentary(db, strand_id, period),
+                delivery=_strand_delivery(db, strand_id, period),
             )
         )
     content = ReportContent(
@@ -354,23 +398,36 @@ def collect(
         delivery=_delivery(db, period, chosen),
         strands=sections,
         comparison=peer_summary(db),
+        settings=settings or config.report,
     )
     progress(1.0, "Figures collected")
     return disclosed(content)
 
 
 def disclosed(content: ReportContent) -> ReportContent:
-    """The content as its reader may see it: for a viewer, small counts in the sensitive strands
-    are left out (blank cells, undrawn points) and a sentence says so."""
+    """The content as its reader may see it: for a viewer, a small count in the sensitive
+    strands reads "fewer than 10" in every table (charts leave its point undrawn), what would
+    give it away is left out, and a sentence says so."""
     if content.filters.role != "viewer":
         return content
     rules = rules_for(content.config)
-    shown: ReportContent = suppress(content, rules, marker=math.nan)
-    note = (
-        f"In the {', '.join(content.config.strand(s).name for s in sorted(rules.strands))} "
-        f"strands, a count under {rules.threshold} is not shown (blank): {rules.label}."
-    )
-    return replace(shown, narrative=[*shown.narrative, note])
+    shown: ReportContent = suppress(content, rules)
+    level = content.config.signals.significance_level
+    # The small insight tables are text built from the counts: built again from the
+    # suppressed rows, so their cells carry the words too.
+    strands = [
+        replace(
+            section,
+            measures=[
+                replace(m, comparisons=comparison_tables(shown.insight, m.measure.id, level))
+                for m in section.measures
+            ],
+        )
+        for section in shown.strands
+    ]
+    names = ", ".join(content.config.strand(s).name for s in sorted(rules.strands))
+    note = f"In the {names} strands, a count under {rules.threshold} reads “{rules.label}”."
+    return replace(shown, strands=strands, narrative=[*shown.narrative, note])
 
 
 def strand_empty_note(section: StrandSection, period: date) -> str | None:
@@ -385,3 +442,40 @@ def chart_months_label(period: date) -> str:
     return (
         f"{month_long_label(add_months(period, -(CHART_MONTHS - 1)))} to {month_long_label(period)}"
     )
+
+
+def chart_alt_text(content: ReportContent, section: MeasureSection) -> str:
+    """What a measure's monthly chart shows, in sentences, for a screen reader: the span, the
+    window's count and change, and the highest and latest months."""
+    measure = section.measure
+    period = content.period
+    text = (
+        f"Line chart of {measure.name.lower()} per month, {chart_months_label(period)}; "
+        f"the current 12 months drawn in blue, the same months a year earlier in orange."
+    )
+    year = section.insight[section.insight["comparison"] == "previous_year"]
+    if not year.empty:
+        row = year.iloc[0]
+        count, pct = row["current_count"], row["pct_change"]
+        if isinstance(count, str):
+            text += f" The 12 months to {month_long_label(period)} counted {count}."
+        elif count is not None and not pd.isna(count):
+            text += f" The 12 months to {month_long_label(period)} counted {int(count):,}"
+            if pct is not None and not pd.isna(pct):
+                direction = "more" if pct > 0 else "fewer"
+                text += f", {abs(float(pct)):.1f}% {direction} than the year before"
+            text += "."
+    counts = pd.to_numeric(section.series["count_records"], errors="coerce")
+    if counts.notna().any():
+        top = section.series.loc[counts.idxmax()]
+        latest = section.series.iloc[-1]
+        text += (
+            f" The highest month is {month_long_label(pd.Timestamp(top['month_start']).date())}"
+            f" with {int(counts.max()):,}."
+        )
+        latest_count = latest["count_records"]
+        if isinstance(latest_count, str):
+            text += f" {month_long_label(period)}: {latest_count}."
+        elif latest_count is not None and not pd.isna(latest_count):
+            text += f" {month_long_label(period)}: {int(latest_count):,}."
+    return text

@@ -13,11 +13,13 @@ box is given a smaller size or moved to the next slide, never left to spill off 
 from __future__ import annotations
 
 import io
+import itertools
 import math
-import re
 import struct
+import zipfile
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from pptx import Presentation
@@ -28,6 +30,7 @@ from pptx.presentation import Presentation as PresentationType
 from pptx.slide import Slide
 from pptx.util import Emu, Inches, Pt
 
+from crimeprev.errors import CrimeprevError
 from crimeprev.periods import month_long_label
 from crimeprev.present.charts import BLUE
 from crimeprev.report.cells import (
@@ -44,11 +47,23 @@ from crimeprev.report.content import (
     Progress,
     ReportContent,
     StrandSection,
+    chart_alt_text,
     chart_months_label,
     no_progress,
     strand_empty_note,
 )
 from crimeprev.report.render import slide_pngs
+from crimeprev.report.wording import (
+    CONCERN,
+    IMPROVEMENT,
+    Finding,
+    count_words,
+    findings,
+    glance_title,
+    month_words,
+    summary_bullets,
+    summary_title,
+)
 from crimeprev.statistics.change import BEYOND_NORMAL
 
 FONT = "Arial"
@@ -65,6 +80,9 @@ WHITE = _rgb("#FFFFFF")
 ACCENT = _rgb(BLUE)
 STRIPE = _rgb("#F0F2F6")
 PANEL = _rgb("#F7F7F7")
+# Good and bad news in colours told apart in every common colour vision (Okabe and Ito's
+# blue and vermilion, dark enough for 4.5:1 on white); words always say the same.
+TONE_COLOURS = {IMPROVEMENT: _rgb("#005A8C"), CONCERN: _rgb("#B34000")}
 
 SLIDE_WIDTH_IN = 13.333
 SLIDE_HEIGHT_IN = 7.5
@@ -192,11 +210,20 @@ class _Deck:
     presentation: PresentationType
     content: ReportContent
 
-    def slide(self, title: str, caption: str | None, notes: Sequence[str]) -> Slide:
-        """A slide with its title, a caption line under it, the footer and speaker notes."""
-        slide: Slide = self.presentation.slides.add_slide(
-            self.presentation.slide_layouts[TITLE_ONLY_LAYOUT]
-        )
+    def slide(
+        self,
+        title: str,
+        caption: str | None,
+        notes: Sequence[str],
+        key: str | None = None,
+        caption_colour: RGBColor = MUTED,
+    ) -> Slide:
+        """A slide with its title, a caption line under it, the marking, the footer and speaker
+        notes; `key` names the slide (`measure:knife-crime`) for programs that read the deck."""
+        slide: Slide = self.presentation.slides.add_slide(self.layout(TITLE_ONLY_LAYOUT_NAME))
+        _clear_placeholders(slide)
+        if key:
+            slide._element.cSld.set("name", key)
         heading: Any = slide.shapes.title
         heading.left, heading.top = Inches(MARGIN_IN + 0.2), Inches(0.3)
         heading.width, heading.height = Inches(CONTENT_WIDTH_IN - 0.2), Inches(0.75)
@@ -216,30 +243,143 @@ class _Deck:
         _fill(bar, ACCENT)
         bar.line.fill.background()
         if caption:
-            _text_box(
-                slide, MARGIN_IN + 0.2, 1.05, CONTENT_WIDTH_IN - 0.2, 0.4, [caption], 15, MUTED
+            width = CONTENT_WIDTH_IN - 0.2
+            size = fitting_size(caption, width, 0.4, 16, MIN_PT) or MIN_PT
+            _text_box(slide, MARGIN_IN + 0.2, 1.05, width, 0.42, [caption], size, caption_colour)
+        self.furnish(slide)
+        _set_notes(slide, notes)
+        return slide
+
+    def layout(self, name: str) -> Any:
+        """The layout of that name in the template, else the default deck's by position."""
+        layouts: list[Any] = list(self.presentation.slide_layouts)
+        for layout in layouts:
+            if layout.name == name:
+                return layout
+        index = TITLE_LAYOUT if name == TITLE_LAYOUT_NAME else TITLE_ONLY_LAYOUT
+        with_title = [
+            layout
+            for layout in layouts
+            if any(p.placeholder_format.type in TITLE_TYPES for p in list(layout.placeholders))
+        ]
+        if index < len(layouts) and layouts[index] in with_title:
+            return layouts[index]
+        if not with_title:
+            raise TemplateError(
+                "The deck's template has no slide layout with a title placeholder; give a "
+                "template whose layouts include 'Title Only'."
             )
-        footer = (
-            f"{REPORT_TITLE} · {self.content.current_window.label()} · "
-            f"{self.content.place_label} · data to {month_long_label(self.content.data_to)}"
-        )
-        number = len(self.presentation.slides)
-        _text_box(
-            slide, MARGIN_IN, FOOTER_TOP_IN, CONTENT_WIDTH_IN - 1.0, 0.35, [footer], 10, MUTED
-        )
+        return with_title[0]
+
+    def furnish(self, slide: Slide) -> None:
+        """What every slide carries: the protective marking at the top and in the footer, the
+        meeting details, the report's period and the slide's number."""
+        content = self.content
+        marking = content.settings.marking
         _text_box(
             slide,
-            SLIDE_WIDTH_IN - MARGIN_IN - 1.0,
+            SLIDE_WIDTH_IN / 2 - 2.0,
+            0.0,
+            4.0,
+            0.3,
+            [marking],
+            MARKING_PT,
+            TEXT,
+            bold=True,
+            align=PP_ALIGN.CENTER,
+        ).name = MARKING_SHAPE
+        footer = [
+            f"{marking} · {REPORT_TITLE}, {content.current_window.label()}, {content.place_label}",
+            content.meeting_summary(),
+        ]
+        width = CONTENT_WIDTH_IN - 0.8
+        _text_box(
+            slide, MARGIN_IN, FOOTER_TOP_IN - 0.04, width, 0.5, footer, FOOTER_PT, MUTED
+        ).name = FOOTER_SHAPE
+        _text_box(
+            slide,
+            SLIDE_WIDTH_IN - MARGIN_IN - 0.8,
             FOOTER_TOP_IN,
-            1.0,
+            0.8,
             0.35,
-            [str(number)],
-            10,
+            [str(len(self.presentation.slides))],
+            FOOTER_PT,
             MUTED,
             align=PP_ALIGN.RIGHT,
         )
-        _set_notes(slide, notes)
-        return slide
+
+
+TITLE_LAYOUT_NAME = "Title Slide"
+TITLE_ONLY_LAYOUT_NAME = "Title Only"
+MARKING_PT = 12
+FOOTER_PT = 9
+CAPTION_HEIGHT_IN = 0.45
+CAPTION_SHAPE = "Caption"
+MARKING_SHAPE = "Protective marking"
+FOOTER_SHAPE = "Footer"
+
+
+def _title_types() -> tuple[Any, ...]:
+    from pptx.enum.shapes import PP_PLACEHOLDER
+
+    return (PP_PLACEHOLDER.TITLE, PP_PLACEHOLDER.CENTER_TITLE)
+
+
+TITLE_TYPES = _title_types()
+
+
+def _clear_placeholders(slide: Slide, keep: Sequence[int] = ()) -> None:
+    """Take away a layout's placeholders the slide does not fill (a template's body or
+    footer boxes), keeping the title and those whose `idx` is in `keep`."""
+    for placeholder in list(slide.placeholders):
+        kind = placeholder.placeholder_format.type
+        if kind in TITLE_TYPES or placeholder.placeholder_format.idx in keep:
+            continue
+        element = placeholder._element
+        element.getparent().remove(element)
+
+
+class TemplateError(CrimeprevError):
+    """The deck's template cannot be read or used."""
+
+    title = "The deck's template cannot be used"
+
+
+TEMPLATE_TYPE = "application/vnd.openxmlformats-officedocument.presentationml.template.main+xml"
+PRESENTATION_TYPE = (
+    "application/vnd.openxmlformats-officedocument.presentationml.presentation.main+xml"
+)
+
+
+def _presentation(template: Path | None) -> PresentationType:
+    """A new deck: python-pptx's default, or one on a template's masters and layouts (a .potx
+    is opened as the deck it describes; any slides it holds are taken out)."""
+    if template is None:
+        return Presentation()
+    try:
+        data = template.read_bytes()
+        source = zipfile.ZipFile(io.BytesIO(data))
+        buffer = io.BytesIO()
+        with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as copy:
+            for item in source.infolist():
+                body = source.read(item.filename)
+                if item.filename == "[Content_Types].xml":
+                    body = body.replace(TEMPLATE_TYPE.encode(), PRESENTATION_TYPE.encode())
+                copy.writestr(item, body)
+        presentation = Presentation(io.BytesIO(buffer.getvalue()))
+    except OSError as error:
+        raise TemplateError(
+            f"Cannot read the deck's template {template}: {error.strerror or error}."
+        ) from error
+    except (zipfile.BadZipFile, KeyError, ValueError) as error:
+        raise TemplateError(
+            f"The deck's template {template} is not a PowerPoint template (.potx or .pptx)."
+        ) from error
+    slides = presentation.slides._sldIdLst
+    for slide_id in list(slides):
+        presentation.part.drop_rel(slide_id.rId)
+        slides.remove(slide_id)
+    return presentation
 
 
 @dataclass(frozen=True)
@@ -300,9 +440,11 @@ def _table(
     size_pt: float = TABLE_PT,
     bold_rows: Sequence[int] = (),
     header: bool = True,
+    colours: dict[tuple[int, int], RGBColor] | None = None,
 ) -> Any:
     """A table with a blue header row (unless `header` is false) and striped body rows;
-    numbers right-aligned. `bold_rows` counts body rows from 0."""
+    numbers right-aligned. `bold_rows` counts body rows from 0; `colours` gives a body cell
+    (row, column) bold type in a colour."""
     cells = [[c.heading for c in columns], *rows] if header else [list(r) for r in rows]
     heights = [_row_height_in(list(row), columns, size_pt) for row in cells]
     shape = slide.shapes.add_table(
@@ -332,11 +474,12 @@ def _table(
             paragraph.alignment = PP_ALIGN.RIGHT if columns[column_index].numeric else PP_ALIGN.LEFT
             run = paragraph.add_run()
             run.text = text
+            colour = None if is_header else (colours or {}).get((body_index, column_index))
             _style(
                 run,
                 size_pt,
-                bold=is_header or body_index in bold_rows,
-                colour=WHITE if is_header else TEXT,
+                bold=is_header or body_index in bold_rows or colour is not None,
+                colour=WHITE if is_header else colour or TEXT,
             )
     return shape
 
@@ -347,19 +490,29 @@ def _png_size(png: bytes) -> tuple[int, int]:
 
 
 def _picture(
-    slide: Slide, png: bytes, left_in: float, top_in: float, width_in: float, height_in: float
+    slide: Slide,
+    png: bytes,
+    left_in: float,
+    top_in: float,
+    width_in: float,
+    height_in: float,
+    alt_text: str,
 ) -> None:
-    """The image as large as fits the box, keeping its proportions, centred across the box."""
+    """The image as large as fits the box, keeping its proportions, centred across the box,
+    with `alt_text` as the description a screen reader speaks."""
     width_px, height_px = _png_size(png)
     scale = min(width_in / width_px, height_in / height_px)
     shown_width, shown_height = width_px * scale, height_px * scale
-    slide.shapes.add_picture(
+    picture = slide.shapes.add_picture(
         io.BytesIO(png),
         Inches(left_in + (width_in - shown_width) / 2),
         Inches(top_in),
         Inches(shown_width),
         Inches(shown_height),
     )
+    picture.name = "Chart"
+    element: Any = picture._element
+    element.nvPicPr.cNvPr.set("descr", alt_text)
 
 
 def _panel(
@@ -419,128 +572,156 @@ def _commentary(
 def _title_slide(deck: _Deck) -> None:
     content = deck.content
     presentation = deck.presentation
-    slide = presentation.slides.add_slide(presentation.slide_layouts[TITLE_LAYOUT])
-    band = slide.shapes.add_shape(MSO_SHAPE.RECTANGLE, 0, 0, presentation.slide_width, Inches(0.35))
+    slide = presentation.slides.add_slide(deck.layout(TITLE_LAYOUT_NAME))
+    _clear_placeholders(slide)
+    slide._element.cSld.set("name", "title")
+    band = slide.shapes.add_shape(
+        MSO_SHAPE.RECTANGLE, 0, Inches(0.32), presentation.slide_width, Inches(0.12)
+    )
     _fill(band, ACCENT)
     band.line.fill.background()
     title = slide.shapes.title
-    title.left, title.top = Inches(MARGIN_IN + 0.3), Inches(1.5)
-    title.width, title.height = Inches(CONTENT_WIDTH_IN - 0.6), Inches(1.2)
+    title.left, title.top = Inches(MARGIN_IN + 0.3), Inches(1.0)
+    title.width, title.height = Inches(CONTENT_WIDTH_IN - 0.6), Inches(1.1)
     title.text_frame.text = REPORT_TITLE
     title.text_frame.paragraphs[0].alignment = PP_ALIGN.LEFT
     _style(title.text_frame.paragraphs[0].runs[0], 44, True)
-    subtitle = slide.placeholders[1]
-    subtitle.left, subtitle.top = Inches(MARGIN_IN + 0.3), Inches(2.7)
-    subtitle.width, subtitle.height = Inches(CONTENT_WIDTH_IN - 0.6), Inches(0.7)
-    subtitle.text_frame.text = (
-        f"Performance report for {content.force_label}: {content.current_window.label()}"
+    _text_box(
+        slide,
+        MARGIN_IN + 0.3,
+        2.1,
+        CONTENT_WIDTH_IN - 0.6,
+        0.6,
+        [f"Performance report for {content.force_label}: {content.current_window.label()}"],
+        24,
+        MUTED,
     )
-    subtitle.text_frame.paragraphs[0].alignment = PP_ALIGN.LEFT
-    _style(subtitle.text_frame.paragraphs[0].runs[0], 24, False, MUTED)
     lines = [(f"{label}: ", value) for label, value in content.filter_lines()]
     lines.append(("Prepared: ", f"{content.generated_at:%d %B %Y}"))
-    _text_box(slide, MARGIN_IN + 0.3, 3.8, CONTENT_WIDTH_IN - 0.6, 2.8, lines, 18)
+    height = 6.85 - 2.9
+    size = fitting_size(
+        "\n".join(a + b for a, b in lines), (CONTENT_WIDTH_IN - 0.6) * 0.6, height, 18, 12
+    )
+    _text_box(
+        slide, MARGIN_IN + 0.3, 2.9, (CONTENT_WIDTH_IN - 0.6) * 0.6, height, lines, size or 12
+    )
+    meeting = [(f"{label}: ", value) for label, value in content.meeting_lines()]
+    _text_box(
+        slide,
+        MARGIN_IN + 0.3 + (CONTENT_WIDTH_IN - 0.6) * 0.62,
+        2.9,
+        (CONTENT_WIDTH_IN - 0.6) * 0.38,
+        height,
+        meeting,
+        18,
+    )
+    deck.furnish(slide)
     _set_notes(slide, [content.source_note(), *content.window_notes()])
 
 
-SUMMARY_LARGEST_PT = 20
-SUMMARY_SMALLEST_PT = 16
-SENTENCE_END = re.compile(r"(?<=[.;])\s+(?=[A-Z])")
+SUMMARY_LARGEST_PT = 28
+SUMMARY_SMALLEST_PT = 24
 
 
 def _bulleted(items: Sequence[str]) -> str:
     return "\n".join("\u2022  " + item for item in items)
 
 
-def _summary_fits(items: Sequence[str], width_in: float, height_in: float) -> bool:
-    text = _bulleted(items)
+def _delivery_bullet(content: ReportContent) -> str | None:
+    status = content.delivery.status
+    if status is None:
+        return None
+    total = status[status["strand_id"] == "total"]
+    if total.empty:
+        return None
+    row = total.iloc[0]
     return (
-        fitting_size(text, width_in, height_in, SUMMARY_LARGEST_PT, SUMMARY_SMALLEST_PT) is not None
+        f"Delivery plan: {count_words(row['complete'])} of {count_words(row['total'])} actions "
+        f"complete at the end of {content.delivery.quarter_label}; "
+        f"{count_words(row['at_risk'])} at risk"
     )
 
 
-def _summary_items(paragraphs: Sequence[str], width_in: float, height_in: float) -> list[str]:
-    """The narrative's paragraphs, a paragraph too long for one slide cut between sentences."""
-    items = []
-    for paragraph in paragraphs:
-        if _summary_fits([paragraph], width_in, height_in):
-            items.append(paragraph)
-            continue
-        chunk = ""
-        for sentence in SENTENCE_END.split(paragraph):
-            trial = f"{chunk} {sentence}".strip()
-            if chunk and not _summary_fits([trial], width_in, height_in):
-                items.append(chunk)
-                chunk = sentence
-            else:
-                chunk = trial
-        items.append(chunk)
-    return items
-
-
-def _summary_slides(deck: _Deck) -> None:
+def _summary_slide(deck: _Deck, found: list[Finding]) -> None:
+    """One slide of at most five bullets, exceptions first, at 24 pt or more; the generated
+    narrative, every sentence of it, goes to the speaker notes."""
     content = deck.content
-    paragraphs = content.narrative or [
-        "No summary statements are available for this choice of places and strands."
-    ]
-    # Room is left for the space after each bullet, which the line estimate does not count.
-    width, height = CONTENT_WIDTH_IN, (BODY_BOTTOM_IN - BODY_TOP_IN) * 0.9
-    pages: list[list[str]] = [[]]
-    for item in _summary_items(paragraphs, width, height):
-        if pages[-1] and not _summary_fits([*pages[-1], item], width, height):
-            pages.append([item])
-        else:
-            pages[-1].append(item)
-    for index, page in enumerate(pages):
-        title = "Summary" if len(pages) == 1 else f"Summary ({index + 1} of {len(pages)})"
-        slide = deck.slide(
-            title,
-            f"{content.current_window.label()} · {content.place_label}",
-            [
-                "What changed, in sentences generated from the insight figures; each change "
-                f"described as {BEYOND_NORMAL} passed a test that allows for it.",
-                *content.window_notes(),
-                content.source_note(),
-            ],
+    bullets = summary_bullets(found, _delivery_bullet(content))
+    slide = deck.slide(
+        summary_title(found, content.period),
+        f"{content.current_window.label()} · {content.place_label} · exceptions first",
+        [
+            "Exceptions: a change on the year before that is "
+            f"{BEYOND_NORMAL} (a test that allows for it), or a special-cause signal on the "
+            "measure's XmR chart in the latest month.",
+            *content.narrative,
+            *content.window_notes(),
+            content.source_note(),
+        ],
+        key="summary",
+    )
+    width, height = CONTENT_WIDTH_IN, BODY_BOTTOM_IN - BODY_TOP_IN
+    size = None
+    while bullets:
+        # Room is left for the space after each bullet, which the line estimate does not count.
+        size = fitting_size(
+            _bulleted(bullets), width, height * 0.85, SUMMARY_LARGEST_PT, SUMMARY_SMALLEST_PT
         )
-        size = fitting_size(_bulleted(page), width, height, SUMMARY_LARGEST_PT, SUMMARY_SMALLEST_PT)
-        _text_box(
-            slide,
-            MARGIN_IN,
-            BODY_TOP_IN,
-            width,
-            BODY_BOTTOM_IN - BODY_TOP_IN,
-            page,
-            size or SUMMARY_SMALLEST_PT,
-            bullets=True,
-        )
+        if size is not None:
+            break
+        bullets = bullets[:-1]
+    _text_box(
+        slide,
+        MARGIN_IN,
+        BODY_TOP_IN,
+        width,
+        height,
+        bullets,
+        size or SUMMARY_SMALLEST_PT,
+        bullets=True,
+    ).name = "Summary"
 
 
-OVERVIEW_COLUMNS = _columns(OVERVIEW_HEADINGS, (3.0, 3.35, 1.3, 1.45, 1.45, 1.78), first_numeric=2)
+OVERVIEW_COLUMNS = _columns(
+    OVERVIEW_HEADINGS, (2.55, 3.0, 1.2, 1.35, 1.35, 1.6, 1.28), first_numeric=2
+)
+VERDICT_COLUMN = OVERVIEW_HEADINGS.index("Beyond normal variation")
+CHANGE_COLUMN = OVERVIEW_HEADINGS.index("vs year before")
 
 
-def _overview_slides(deck: _Deck) -> None:
+def _overview_slides(deck: _Deck, found: list[Finding]) -> None:
     content = deck.content
     overview = content.overview
-    pages = _pages(overview_rows(content), OVERVIEW_COLUMNS, BODY_BOTTOM_IN - BODY_TOP_IN, TABLE_PT)
+    rows = overview_rows(content, found)
+    pages = _pages(rows, OVERVIEW_COLUMNS, BODY_BOTTOM_IN - BODY_TOP_IN, TABLE_PT)
+    tones = {f.measure_name: f.tone for f in found if f.significant}
     notes = [
         f"12 months: the count in the {overview.current_label}.",
         f"vs year before: % change against the {overview.previous_label}; vs baseline: % "
         f"change against the {overview.baseline_label}, the pre-Covid year.",
+        f"Beyond normal variation: whether the change on the year before is {BEYOND_NORMAL}; "
+        "bold and coloured when it is (blue an improvement, orange a concern).",
         "'incomplete' means the data does not cover every month of a window, so no change "
         "is given; 'n/a' means the comparison window counted none.",
         f"Delivery complete: actions complete of all the strand's actions at the end of "
         f"{overview.delivery_label or 'the latest quarter'} (the plan is force-wide).",
         content.source_note(),
     ]
+    title = glance_title(found)
     for index, page in enumerate(pages):
-        title = (
-            "Strands at a glance"
-            if len(pages) == 1
-            else f"Strands at a glance ({index + 1} of {len(pages)})"
+        colours = {
+            (row, column): TONE_COLOURS[tones[cells[1]]]
+            for row, cells in enumerate(page)
+            if cells[1] in tones
+            for column in (CHANGE_COLUMN, VERDICT_COLUMN)
+        }
+        slide = deck.slide(
+            title if len(pages) == 1 else f"{title} ({index + 1} of {len(pages)})",
+            f"{overview.current_label} · {content.place_label}",
+            notes,
+            key=f"glance:{index + 1}",
         )
-        slide = deck.slide(title, f"{overview.current_label} · {content.place_label}", notes)
-        _table(slide, MARGIN_IN, BODY_TOP_IN, OVERVIEW_COLUMNS, page)
+        _table(slide, MARGIN_IN, BODY_TOP_IN, OVERVIEW_COLUMNS, page, colours=colours)
 
 
 DELIVERY_COLUMNS = _columns(
@@ -558,7 +739,16 @@ def _delivery_slide(deck: _Deck) -> None:
         f"Source: the delivery plan's actions and quarterly statuses, {content.force_label}.",
     ]
     caption = f"Status at the end of {plan.quarter_label}" if plan.quarter_label else None
-    slide = deck.slide("Delivery plan", caption, notes)
+    title = "Delivery plan"
+    if plan.status is not None:
+        total = plan.status[plan.status["strand_id"] == "total"]
+        if not total.empty:
+            row = total.iloc[0]
+            title = (
+                f"Delivery plan: {count_words(row['complete'])} of {count_words(row['total'])} "
+                f"actions complete, {count_words(row['at_risk'])} at risk"
+            )
+    slide = deck.slide(title, caption, notes, key="delivery")
     if plan.status is None:
         _panel(slide, MARGIN_IN, BODY_TOP_IN, CONTENT_WIDTH_IN, 3.0, plan.unavailable or "")
         return
@@ -625,7 +815,7 @@ def _comparison_slide(deck: _Deck) -> None:
         f"Source: ONS police force area data tables, {summary.edition.label()}.",
     ]
     caption = f"{group.force}, {summary.edition.label()} · peers: {group.label}"
-    slide = deck.slide("How we compare", caption, notes)
+    slide = deck.slide("How we compare", caption, notes, key="compare")
     rows = comparison_slide_rows(summary.table)
     size = TABLE_PT
     while size > 10 and len(_pages(rows, COMPARE_COLUMNS, BODY_BOTTOM_IN - BODY_TOP_IN, size)) > 1:
@@ -676,19 +866,45 @@ CHART_WIDTH_IN = 8.2
 CHART_HEIGHT_IN = 3.9
 
 
+def _verdict_caption(section: StrandSection, finding: Finding | None) -> str:
+    """The line under a measure slide's title: the strand, whether the change is beyond
+    normal variation and good or bad news, the SPC signal, and which way is better."""
+    parts = [section.strand.name]
+    if finding is not None:
+        tone = f", {finding.tone_words}" if finding.significant and finding.tone_words else ""
+        parts.append(f"{finding.verdict[:1].upper()}{finding.verdict[1:]}{tone}")
+        parts.append(f"SPC: {finding.variation.lower() or 'no chart'}")
+    return " · ".join(parts)
+
+
 def _measure_slide(
-    deck: _Deck, section: StrandSection, measure: MeasureSection, png: bytes | None
+    deck: _Deck,
+    section: StrandSection,
+    measure: MeasureSection,
+    png: bytes | None,
+    finding: Finding | None,
+    with_commentary: bool,
 ) -> None:
     content = deck.content
     notes = measure_notes(content, measure)
+    tone = finding.tone if finding is not None and finding.is_exception else None
     slide = deck.slide(
-        f"{section.strand.name}: {measure.measure.name}",
-        f"{content.current_window.label()} · {content.place_label} · "
-        f"{measure.better_when} is better",
+        finding.title() if finding is not None else measure.measure.name,
+        f"{_verdict_caption(section, finding)} · {measure.better_when} is better",
         notes,
+        key=f"measure:{measure.measure.id}",
+        caption_colour=TONE_COLOURS.get(tone or "", MUTED),
     )
     if png is not None:
-        _picture(slide, png, MARGIN_IN, BODY_TOP_IN, CHART_WIDTH_IN, CHART_HEIGHT_IN)
+        _picture(
+            slide,
+            png,
+            MARGIN_IN,
+            BODY_TOP_IN,
+            CHART_WIDTH_IN,
+            CHART_HEIGHT_IN,
+            chart_alt_text(content, measure),
+        )
     else:
         _panel(
             slide,
@@ -711,13 +927,20 @@ def _measure_slide(
             _text_box(slide, left, top + 0.02, width, 0.45, [note], size, MUTED)
             top += 0.45
         top += 0.15
-    _commentary(
-        slide,
-        section,
-        max(BODY_TOP_IN + CHART_HEIGHT_IN, top) + 0.1,
-        notes,
-        content.force_wide_note("The lead's commentary is"),
-    )
+    band = max(BODY_TOP_IN + CHART_HEIGHT_IN, top) + 0.1
+    if with_commentary:
+        _commentary(
+            slide, section, band, notes, content.force_wide_note("The lead's commentary is")
+        )
+    else:
+        # The strand's commentary is on its first measure slide; this one says instead what
+        # the tests of its own change found, so no two slides repeat a paragraph.
+        tests = [c for c in measure.comparisons if c.significance]
+        lines = [(f"{c.title}: ", c.significance or "") for c in tests]
+        text = "\n".join(a + b for a, b in lines)
+        fits = fitting_size(text, CONTENT_WIDTH_IN, BODY_BOTTOM_IN - band, BODY_PT)
+        if lines and fits is not None:
+            _text_box(slide, MARGIN_IN, band, CONTENT_WIDTH_IN, BODY_BOTTOM_IN - band, lines, fits)
     _set_notes(slide, notes)
 
 
@@ -739,43 +962,129 @@ def _activity_slides(deck: _Deck, section: StrandSection) -> None:
         "change them.",
         f"Source: the activity returns, {content.force_label}.",
     ]
-    with_commentary = not section.measures
-    bottom = BODY_BOTTOM_IN - (1.3 if with_commentary else 0.0)
-    pages = _pages(
-        activity_rows(section.activity), ACTIVITY_COLUMNS, bottom - BODY_TOP_IN, TABLE_PT
-    )
+    rows = activity_rows(section.activity)
+    pages = _pages(rows, ACTIVITY_COLUMNS, BODY_BOTTOM_IN - BODY_TOP_IN, TABLE_PT)
     for index, page in enumerate(pages):
-        title = f"{strand.name}: operational results"
+        title = (
+            f"{strand.name}: {len(rows)} operational result{'s' if len(rows) != 1 else ''} "
+            f"reported to {month_words(content.period)}"
+        )
         if len(pages) > 1:
             title += f" ({index + 1} of {len(pages)})"
-        caption = section.note if with_commentary else f"{strand.group} · lead: {strand.lead_role}"
-        page_notes = list(notes)
-        slide = deck.slide(title, caption, page_notes)
+        caption = f"{strand.group} · lead: {strand.lead_role} · force-wide"
+        slide = deck.slide(title, caption, notes, key=f"activity:{strand.id}:{index + 1}")
         _table(slide, MARGIN_IN, BODY_TOP_IN, ACTIVITY_COLUMNS, page)
-        if with_commentary:
-            _commentary(
-                slide,
-                section,
-                bottom + 0.1,
-                page_notes,
-                content.force_wide_note("The lead's commentary is"),
-            )
-        _set_notes(slide, page_notes)
 
 
-def _empty_strand_slide(deck: _Deck, section: StrandSection, note: str) -> None:
-    notes = [note, f"Thematic lead: {section.strand.lead_role}.", deck.content.source_note()]
+LIST_PT = 16
+LIST_SMALLEST_PT = 14
+
+
+def _listed(lines: list[str], width_in: float, height_in: float) -> tuple[list[str], int]:
+    """As many of `lines` as fit the box at 16 or 14 pt, the last saying how many more the
+    workbook holds; and the size."""
+    for count in range(len(lines), -1, -1):
+        shown = lines[:count]
+        if count < len(lines):
+            shown = [*shown, f"and {len(lines) - count} more (every action is in the workbook)"]
+        size = fitting_size(_bulleted(shown), width_in, height_in * 0.85, LIST_PT, LIST_SMALLEST_PT)
+        if size is not None:
+            return shown, size
+    return [], LIST_SMALLEST_PT
+
+
+def _strand_delivery_slide(deck: _Deck, section: StrandSection, with_commentary: bool) -> None:
+    """A strand's delivery achieved and scheduled, side by side; the lead's commentary too
+    when the strand has no measure slide to carry it."""
+    content = deck.content
     strand = section.strand
-    slide = deck.slide(strand.name, f"{strand.group} · lead: {strand.lead_role}", notes)
-    _panel(slide, MARGIN_IN, BODY_TOP_IN, CONTENT_WIDTH_IN, 2.6, note)
-    _commentary(
-        slide,
-        section,
-        BODY_TOP_IN + 2.8,
-        notes,
-        deck.content.force_wide_note("The lead's commentary is"),
-    )
+    plan = section.delivery
+    empty = strand_empty_note(section, content.period)
+    caption = empty or section.note or f"{strand.group} · lead: {strand.lead_role}"
+    notes = [
+        f"Delivery-plan actions of {strand.name.lower()} completed in the months ending "
+        f"{month_long_label(content.period)}, and those due in the months after.",
+        "The delivery plan is force-wide: the place filters do not change it.",
+        f"Thematic lead: {strand.lead_role}.",
+        content.source_note(),
+    ]
+    bottom = BODY_BOTTOM_IN - (1.5 if with_commentary else 0.0)
+    if plan is None:
+        title = f"{strand.name}: delivery"
+        slide = deck.slide(title, caption, notes, key=f"strand:{strand.id}")
+        _panel(
+            slide,
+            MARGIN_IN,
+            BODY_TOP_IN,
+            CONTENT_WIDTH_IN,
+            bottom - BODY_TOP_IN - 0.1,
+            content.delivery.unavailable or "No delivery plan is held.",
+        )
+    else:
+        done, due = len(plan.achieved), len(plan.scheduled)
+        title = f"{strand.name}: {done} action{'s' if done != 1 else ''} completed, {due} due next"
+        slide = deck.slide(title, caption, notes, key=f"strand:{strand.id}")
+        half = (CONTENT_WIDTH_IN - 0.3) / 2
+        for column, (heading, lines, nothing) in enumerate(
+            (
+                (plan.achieved_heading, plan.achieved, "No action was completed."),
+                (plan.scheduled_heading, plan.scheduled, "No action is due."),
+            )
+        ):
+            left = MARGIN_IN + column * (half + 0.3)
+            _text_box(slide, left, BODY_TOP_IN, half, 0.45, [heading], 18, bold=True)
+            height = bottom - BODY_TOP_IN - 0.5
+            shown, size = _listed(list(lines), half, height) if lines else ([nothing], LIST_PT)
+            _text_box(
+                slide, left, BODY_TOP_IN + 0.5, half, height, shown, size, bullets=bool(lines)
+            )
+    if with_commentary:
+        _commentary(
+            slide,
+            section,
+            bottom + 0.1,
+            notes,
+            content.force_wide_note("The lead's commentary is"),
+        )
     _set_notes(slide, notes)
+
+
+def _strand_line(section: StrandSection, found: dict[str, Finding]) -> str:
+    """A strand's line on its group's divider: each measure's change, and its delivery."""
+    parts = []
+    for measure in section.measures:
+        finding = found.get(measure.measure.id)
+        if finding is not None:
+            parts.append(f"{finding.measure_name} {finding.change}, {finding.verdict}")
+    if not section.measures:
+        parts.append(section.note or "reported through operational results")
+    if section.delivery is not None:
+        parts.append(
+            f"{len(section.delivery.achieved)} actions completed, "
+            f"{len(section.delivery.scheduled)} due next"
+        )
+    return f"{section.strand.name}: " + "; ".join(parts)
+
+
+def _divider_slide(
+    deck: _Deck, group: str, sections: list[StrandSection], found: dict[str, Finding]
+) -> None:
+    """The slide opening a group of strands: each strand's findings in a line."""
+    measures = [found[m.measure.id] for s in sections for m in s.measures if m.measure.id in found]
+    standing_out = sum(1 for f in measures if f.is_exception)
+    title = f"{group}: {len(sections)} strand{'s' if len(sections) != 1 else ''}"
+    if measures:
+        title += f", {standing_out} of {len(measures)} measures stand out"
+    slide = deck.slide(
+        title,
+        "Strand group · the strands that follow, in a line each",
+        [f"The {group} strands: {', '.join(s.strand.name for s in sections)}."],
+        key=f"group:{group}",
+    )
+    lines = [_strand_line(s, found) for s in sections]
+    width, height = CONTENT_WIDTH_IN, BODY_BOTTOM_IN - BODY_TOP_IN
+    size = fitting_size(_bulleted(lines), width, height * 0.85, 20, MIN_PT) or MIN_PT
+    _text_box(slide, MARGIN_IN, BODY_TOP_IN, width, height, lines, size, bullets=True)
 
 
 # python-pptx refuses a core property (title, subject, author) longer than this; a deck over
@@ -789,20 +1098,33 @@ def _core_property(text: str) -> str:
     return text[: CORE_PROPERTY_CHARS - 1].rsplit(" ", 1)[0] + "…"
 
 
+def _needs_delivery_slide(section: StrandSection) -> bool:
+    """Whether a strand gets its delivery slide: always without a measure slide (it carries
+    the commentary), else when it has an action to list (no near-empty slide)."""
+    if not section.measures:
+        return True
+    plan = section.delivery
+    return plan is None or bool(plan.achieved or plan.scheduled)
+
+
 def build_deck(content: ReportContent, progress: Progress = no_progress) -> bytes:
     """The deck as .pptx bytes; `progress(fraction, message)` hears about each chart drawn."""
-    presentation = Presentation()
+    presentation = _presentation(content.settings.template)
     presentation.slide_width = Inches(SLIDE_WIDTH_IN)
     presentation.slide_height = Inches(SLIDE_HEIGHT_IN)
     core = presentation.core_properties
     core.title = _core_property(f"{REPORT_TITLE}: {content.current_window.label()}")
     core.subject = _core_property(content.filter_summary())
     core.author = _core_property(content.force_label)
+    core.category = content.settings.marking
+    core.keywords = content.settings.marking
     deck = _Deck(presentation, content)
+    found = findings(content.overview.rows)
+    by_measure = {f.measure_id: f for f in found}
     progress(0.0, "Laying out the summary slides")
     _title_slide(deck)
-    _summary_slides(deck)
-    _overview_slides(deck)
+    _summary_slide(deck, found)
+    _overview_slides(deck, found)
     _delivery_slide(deck)
     _comparison_slide(deck)
     charts = [m.chart for s in content.strands for m in s.measures if m.has_counts]
@@ -815,15 +1137,18 @@ def build_deck(content: ReportContent, progress: Progress = no_progress) -> byte
             ),
         )
     )
-    for section in content.strands:
-        for measure in section.measures:
-            png = next(pictures) if measure.has_counts else None
-            _measure_slide(deck, section, measure, png)
-        if not section.activity.empty:
-            _activity_slides(deck, section)
-        empty = strand_empty_note(section, content.period)
-        if empty is not None:
-            _empty_strand_slide(deck, section, section.strand.not_supported or empty)
+    for group, members in itertools.groupby(content.strands, key=lambda s: s.strand.group):
+        sections = list(members)
+        _divider_slide(deck, group, sections, by_measure)
+        for section in sections:
+            for index, measure in enumerate(section.measures):
+                png = next(pictures) if measure.has_counts else None
+                finding = by_measure.get(measure.measure.id)
+                _measure_slide(deck, section, measure, png, finding, with_commentary=index == 0)
+            if not section.activity.empty:
+                _activity_slides(deck, section)
+            if _needs_delivery_slide(section):
+                _strand_delivery_slide(deck, section, with_commentary=not section.measures)
     progress(0.97, "Saving the deck")
     buffer = io.BytesIO()
     presentation.save(buffer)

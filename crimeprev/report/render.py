@@ -27,11 +27,44 @@ DOWNLOAD_WIDTH_PX = 720
 SLIDE_WIDTH_PX = 540
 SLIDE_HEIGHT_PX = 260
 PNG_SCALE = 2.0
+# The smallest type on a slide's chart, in CSS pixels: drawn into the slide's chart box it
+# is at least 14 pt (tests/test_report.py measures it on the slide).
+SLIDE_MIN_FONT_PX = 17
 SLIDE_STYLE: dict[str, Any] = {
-    "axis": {"labelFontSize": 17, "titleFontSize": 17},
-    "legend": {"labelFontSize": 18, "symbolSize": 200},
-    "title": {"fontSize": 20, "subtitleFontSize": 16},
+    "axis": {"labelFontSize": SLIDE_MIN_FONT_PX, "titleFontSize": SLIDE_MIN_FONT_PX},
+    "legend": {"labelFontSize": 18, "titleFontSize": 18, "symbolSize": 200},
+    "title": {"fontSize": 20, "subtitleFontSize": 18},
+    "text": {"fontSize": SLIDE_MIN_FONT_PX},
 }
+
+
+def _larger_marks(spec: Any, smallest_px: int) -> Any:
+    """The specification with every mark's own type size raised to at least `smallest_px`
+    (a mark's `fontSize` wins over the configuration's)."""
+    if isinstance(spec, dict):
+        raised = {key: _larger_marks(value, smallest_px) for key, value in spec.items()}
+        size = raised.get("fontSize")
+        if isinstance(size, int | float) and size < smallest_px:
+            raised["fontSize"] = smallest_px
+        return raised
+    if isinstance(spec, list):
+        return [_larger_marks(value, smallest_px) for value in spec]
+    return spec
+
+
+def font_sizes_px(spec: Any) -> list[float]:
+    """Every type size a specification names (config, marks, titles), in CSS pixels."""
+    found: list[float] = []
+    if isinstance(spec, dict):
+        for key, value in spec.items():
+            if key.lower().endswith("fontsize") and isinstance(value, int | float):
+                found.append(float(value))
+            else:
+                found += font_sizes_px(value)
+    elif isinstance(spec, list):
+        for value in spec:
+            found += font_sizes_px(value)
+    return found
 
 
 def chart_spec(
@@ -144,13 +177,17 @@ def chart_svg(chart: alt.TopLevelMixin, width_px: int = DOWNLOAD_WIDTH_PX) -> by
     return spec_svg(chart_spec(chart, width_px)).encode("utf-8")
 
 
-def _slide_spec(chart: alt.TopLevelMixin) -> dict[str, Any]:
-    return chart_spec(chart, SLIDE_WIDTH_PX, SLIDE_STYLE, SLIDE_HEIGHT_PX)
+def slide_spec(chart: alt.TopLevelMixin) -> dict[str, Any]:
+    """The chart's specification as a slide draws it: fixed size, larger type."""
+    spec: dict[str, Any] = _larger_marks(
+        chart_spec(chart, SLIDE_WIDTH_PX, SLIDE_STYLE, SLIDE_HEIGHT_PX), SLIDE_MIN_FONT_PX
+    )
+    return spec
 
 
 def slide_png(chart: alt.TopLevelMixin) -> bytes:
     """A PNG of a monthly chart for a slide: smaller, so its type reads across a room."""
-    return spec_png(_slide_spec(chart), PNG_SCALE)
+    return spec_png(slide_spec(chart), PNG_SCALE)
 
 
 def slide_pngs(
@@ -158,7 +195,7 @@ def slide_pngs(
 ) -> list[bytes]:
     """`slide_png` of each chart, those not drawn before drawn side by side in painter
     processes (one per core); `progress(n)` hears how many are drawn so far."""
-    specs = [_key(_slide_spec(chart)) for chart in charts]
+    specs = [_key(slide_spec(chart)) for chart in charts]
     count = 0
 
     def drawn() -> None:

@@ -1,15 +1,19 @@
 """The workbook (Excel .xlsx): one sheet per table, for analysts who work the numbers further.
 
-Each sheet starts with its title and the filters it was made with, then a frozen header row
-and the table. Counts are stored as numbers, months as dates (shown `Sep 2022`), percentages
-as numbers of per cent (13.3 for +13.3%), and columns keep the names the code and the CSV
-downloads use, so a formula written against one export works against the next.
+Every data sheet is one Excel Table with its header in row 1 and nothing above or below it, so
+`pandas.read_excel` and a pivot table read it at once. What a sheet holds and what each column
+means is on the Guide sheet; the report's filters, marking and meeting on the About sheet.
+Counts are stored as numbers, months as dates (shown `Sep 2022`), changes and shares as
+fractions shown as per cent (0.133 shows +13.3%), and a column has one name and one unit on
+every sheet (`strand_id`, never `strand`). A data sheet holds no total row: a pivot adds them.
 """
 
 from __future__ import annotations
 
 import io
 import math
+import re
+import warnings
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
@@ -17,20 +21,25 @@ from typing import Any
 import pandas as pd
 from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
-from openpyxl.styles import Alignment, Font, PatternFill
+from openpyxl.styles import Alignment, Font
 from openpyxl.utils import get_column_letter
+from openpyxl.worksheet.filters import AutoFilter
+from openpyxl.worksheet.table import Table, TableColumn, TableStyleInfo
 
 from crimeprev.figures.overview import BETTER_WHEN
 from crimeprev.periods import PeriodError, parse_month
 from crimeprev.present.cells_safe import is_formula_like
-from crimeprev.present.charts import BLUE
 from crimeprev.report.content import REPORT_TITLE, Progress, ReportContent, no_progress
+from crimeprev.report.wording import plain
 
-HEADER_ROW = 4
 MONTH_FORMAT = "mmm yyyy"
-PCT_FORMAT = '+0.0"%";-0.0"%";0.0"%"'
+PCT_FORMAT = "+0.0%;-0.0%;0.0%"
+SHARE_FORMAT = "0.0%"
 COUNT_FORMAT = "#,##0"
+RATIO_FORMAT = "0.00"
+P_FORMAT = "0.0000"
 MAX_COLUMN_WIDTH = 60
+TABLE_STYLE = "TableStyleMedium2"
 # Columns holding a month written YYYY-MM in the core's tables: stored here as real dates.
 MONTH_TEXT_COLUMNS = {
     "comparator_start",
@@ -41,31 +50,125 @@ MONTH_TEXT_COLUMNS = {
     "completed_month",
     "period_end",
 }
+# Changes and shares the core holds as per cent (13.3 for +13.3%): stored as fractions.
 PCT_COLUMNS = {"pct_change", "pct_change_previous_year", "pct_change_baseline"}
-SHARE_FORMAT = '0.0"%"'
+SHARE_COLUMNS = {"pct_complete"}
 COUNT_COLUMNS = {
     "count_records",
     "comparator_count",
     "current_count",
     "diff",
-    "total",
-    "complete",
-    "ongoing",
-    "at_risk",
-    "not_started",
-    "actions_complete",
     "actions_total",
+    "actions_complete",
+    "actions_ongoing",
+    "actions_at_risk",
+    "actions_not_started",
+}
+RATIO_COLUMNS = {"rate_ratio", "rate_ratio_low", "rate_ratio_high", "dispersion"}
+
+# One name for one thing on every sheet: the core's names that differ between tables.
+INSIGHT_NAMES = {"strand": "strand_id", "measure": "measure_id", "complete": "window_complete"}
+DELIVERY_NAMES = {
+    "total": "actions_total",
+    "complete": "actions_complete",
+    "ongoing": "actions_ongoing",
+    "at_risk": "actions_at_risk",
+    "not_started": "actions_not_started",
 }
 
-TITLE_FONT = Font(bold=True, size=14)
-NOTE_FONT = Font(italic=True, color="555555")
-HEADER_FONT = Font(bold=True, color="FFFFFF")
-HEADER_FILL = PatternFill("solid", fgColor=BLUE.lstrip("#"))
+# What every column of every sheet means, and its unit: the Guide sheet.
+COLUMN_GUIDE: dict[str, tuple[str, str]] = {
+    "strand_group": ("The group of strands the strand belongs to", "text"),
+    "strand_id": ("The strand's identifier in the strategy's configuration", "text"),
+    "strand_name": ("The strand's name", "text"),
+    "measure_id": ("The measure's identifier in the strategy's configuration", "text"),
+    "measure_name": ("The measure's name", "text"),
+    "unit": ("What the measure or result counts", "text"),
+    "better_when": ("Which way is better for the measure: Lower or Higher", "text"),
+    "current_count": ("Records counted in the current 12-month window", "records"),
+    "comparator_count": ("Records counted in the comparison window", "records"),
+    "count_records": ("Records counted in the month", "records"),
+    "diff": ("current_count minus comparator_count", "records"),
+    "pct_change": ("Change of current_count on comparator_count", "fraction (per cent)"),
+    "pct_change_previous_year": (
+        "Change of the current 12 months on the 12 months before",
+        "fraction (per cent)",
+    ),
+    "pct_change_baseline": (
+        "Change of the current 12 months on the pre-Covid baseline year",
+        "fraction (per cent)",
+    ),
+    "significance_previous_year": (
+        "Whether the change on the year before is beyond normal variation, with its direction",
+        "text",
+    ),
+    "significance_baseline": (
+        "Whether the change on the baseline is beyond normal variation, with its direction",
+        "text",
+    ),
+    "variation": (
+        "The latest month on the measure's XmR chart: common cause, or special cause "
+        "(improvement or concern)",
+        "text",
+    ),
+    "actions_total": ("Delivery-plan actions of the strand", "actions"),
+    "actions_complete": ("Actions complete at the end of the quarter", "actions"),
+    "actions_ongoing": ("Actions ongoing at the end of the quarter", "actions"),
+    "actions_at_risk": ("Actions at risk at the end of the quarter", "actions"),
+    "actions_not_started": ("Actions not started at the end of the quarter", "actions"),
+    "pct_complete": ("actions_complete as a share of actions_total", "fraction (per cent)"),
+    "note": ("Why a figure is missing or needs care", "text"),
+    "comparison": ("Which comparison: previous_year or baseline", "text"),
+    "comparator_start": ("First month of the comparison window", "month"),
+    "comparator_end": ("Last month of the comparison window", "month"),
+    "comparator_label": ("The comparison window in words", "text"),
+    "current_start": ("First month of the current window", "month"),
+    "current_end": ("Last month of the current window", "month"),
+    "current_label": ("The current window in words", "text"),
+    "window_complete": ("Whether the data covers every month of both windows", "true/false"),
+    "missing_months": ("Months of the windows the data lacks", "months, YYYY-MM"),
+    "rate_ratio": ("Monthly rate of the current window over the comparison window", "ratio"),
+    "rate_ratio_low": ("Lower end of the rate ratio's confidence interval", "ratio"),
+    "rate_ratio_high": ("Upper end of the rate ratio's confidence interval", "ratio"),
+    "p_value": ("Probability of a change this large by chance alone", "probability"),
+    "significant": ("Whether the change is beyond normal variation", "true/false"),
+    "small_counts": (
+        "Whether a window counts few records: read the change with care",
+        "true/false",
+    ),
+    "significance_note": ("Why no test was made, when none was", "text"),
+    "significance_test": ("The test used: quasi-Poisson or exact", "text"),
+    "dispersion": ("Variance of the monthly counts as a multiple of the Poisson variance", "ratio"),
+    "verdict": ("The test's outcome in words", "text"),
+    "month_start": ("The month (its first day)", "month"),
+    "is_covered": ("Whether the data covers the month", "true/false"),
+    "district_code": ("The district's ONS code", "text"),
+    "district_name": ("The district's name", "text"),
+    "lpa": ("The local policing area the district belongs to", "text"),
+    "action_id": ("The delivery-plan action's identifier", "text"),
+    "title": ("The action in words", "text"),
+    "status": ("The action's status at the end of the quarter", "text"),
+    "target_month": ("The month the action is due", "month"),
+    "completed_month": ("The month the action was completed", "month"),
+    "operation": ("The operation or activity reported", "text"),
+    "metric": ("The result reported", "text"),
+    "value": ("The result's value", "in `unit`"),
+    "period_label": ("The period the result covers, in words", "text"),
+    "period_end": ("Last month of the period the result covers", "month"),
+    "commentary": ("The strand lead's commentary for the period", "text"),
+    "definition": ("What the measure counts, in words", "text"),
+    "counted": ("The rule that selects the measure's records", "text"),
+    "offence_group": ("The ONS offence group", "text"),
+}
+
+HEADER_FONT = Font(bold=True)
+GUIDE_SHEET = "Guide"
+ABOUT_SHEET = "About"
 
 
 @dataclass(frozen=True)
 class Sheet:
-    """One worksheet: its name (at most 31 characters), a title and the table."""
+    """One worksheet: its name (at most 31 characters), what it holds and the table."""
 
     name: str
     title: str
@@ -73,20 +176,25 @@ class Sheet:
 
 
 def _value(column: str, value: Any) -> Any:
-    """A table value as the workbook stores it: None for missing, dates for months."""
+    """A table value as the workbook stores it: None for missing, dates for months, fractions
+    for per cent, text without pictograms; a suppressed count's words as they are."""
     if isinstance(value, list | tuple):
         return "; ".join(str(v) for v in value)
     if value is None or value is pd.NA or (isinstance(value, float) and math.isnan(value)):
         return None
     if isinstance(value, pd.Timestamp):
         return value.date()
-    if column in MONTH_TEXT_COLUMNS and isinstance(value, str):
-        try:
-            return parse_month(value)
-        except PeriodError:
-            return value
+    if isinstance(value, str):
+        if column in MONTH_TEXT_COLUMNS:
+            try:
+                return parse_month(value)
+            except PeriodError:
+                return value
+        return plain(value)
     if hasattr(value, "item"):  # numpy scalars
-        return value.item()
+        value = value.item()
+    if (column in PCT_COLUMNS or column in SHARE_COLUMNS) and isinstance(value, int | float):
+        return round(float(value) / 100, 6)
     return value
 
 
@@ -95,10 +203,14 @@ def _number_format(column: str) -> str | None:
         return MONTH_FORMAT
     if column in PCT_COLUMNS:
         return PCT_FORMAT
-    if column == "pct_complete":
+    if column in SHARE_COLUMNS:
         return SHARE_FORMAT
     if column in COUNT_COLUMNS:
         return COUNT_FORMAT
+    if column in RATIO_COLUMNS:
+        return RATIO_FORMAT
+    if column == "p_value":
+        return P_FORMAT
     return None
 
 
@@ -111,12 +223,25 @@ def _width(column: str, values: list[Any]) -> float:
         return len(str(value)) if value is not None else 0
 
     longest = max([len(column), *(shown(v) for v in values[:2000])])
-    return min(longest + 2, MAX_COLUMN_WIDTH)
+    return min(longest + 4, MAX_COLUMN_WIDTH)
 
 
-def _write_sheet(book: Workbook, sheet: Sheet, filters: str) -> None:
+def _table_name(sheet_name: str) -> str:
+    return "t_" + re.sub(r"\W+", "_", sheet_name).strip("_")
+
+
+def _marked(worksheet: Any, marking: str) -> None:
+    """The protective marking at the top and foot of every printed page of the sheet."""
+    for part in (worksheet.oddHeader, worksheet.oddFooter):
+        part.center.text = marking
+        part.center.font = "Arial,Bold"
+    worksheet.oddFooter.right.text = "Page &P of &N"
+
+
+def _write_sheet(book: Workbook, sheet: Sheet, marking: str) -> None:
+    """The sheet as one Excel Table, its header in row 1."""
     worksheet = book.create_sheet(sheet.name)
-    columns = list(sheet.table.columns)
+    columns = [str(c) for c in sheet.table.columns]
     rows = [
         [_value(column, value) for column, value in zip(columns, record, strict=True)]
         for record in sheet.table.itertuples(index=False, name=None)
@@ -124,20 +249,12 @@ def _write_sheet(book: Workbook, sheet: Sheet, filters: str) -> None:
     for index, column in enumerate(columns, start=1):
         letter = get_column_letter(index)
         worksheet.column_dimensions[letter].width = _width(column, [r[index - 1] for r in rows])
-    # Frozen below the header; the header row is the fourth, under the title and filters.
-    worksheet.freeze_panes = f"A{HEADER_ROW + 1}"
-    title = WriteOnlyCell(worksheet, value=sheet.title)
-    title.font = TITLE_FONT
-    worksheet.append([title])
-    note = WriteOnlyCell(worksheet, value=filters)
-    note.font = NOTE_FONT
-    worksheet.append([note])
-    worksheet.append([])
+    worksheet.freeze_panes = "A2"
+    _marked(worksheet, marking)
     header = []
     for column in columns:
         cell = WriteOnlyCell(worksheet, value=column)
         cell.font = HEADER_FONT
-        cell.fill = HEADER_FILL
         cell.alignment = Alignment(vertical="center")
         header.append(cell)
     worksheet.append(header)
@@ -157,9 +274,18 @@ def _write_sheet(book: Workbook, sheet: Sheet, filters: str) -> None:
                 cell.number_format = number_format
                 cells.append(cell)
         worksheet.append(cells)
-    if rows:
-        last = get_column_letter(len(columns))
-        worksheet.auto_filter.ref = f"A{HEADER_ROW}:{last}{HEADER_ROW + len(rows)}"
+    if not rows:
+        worksheet.append([None] * len(columns))  # a Table needs a row under its header
+    last = get_column_letter(len(columns))
+    ref = f"A1:{last}{max(len(rows), 1) + 1}"
+    table = Table(displayName=_table_name(sheet.name), ref=ref)
+    # A write-only sheet cannot read its header back, so the Table's columns are named here.
+    table.tableColumns = [TableColumn(id=i, name=c) for i, c in enumerate(columns, start=1)]
+    table.autoFilter = AutoFilter(ref=ref)
+    table.tableStyleInfo = TableStyleInfo(name=TABLE_STYLE, showRowStripes=True)
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", "In write-only mode", UserWarning)
+        worksheet.add_table(table)
 
 
 def _measure_names(content: ReportContent) -> dict[str, str]:
@@ -167,7 +293,7 @@ def _measure_names(content: ReportContent) -> dict[str, str]:
 
 
 def sheets(content: ReportContent) -> list[Sheet]:
-    """The workbook's sheets, in order, each a table from the report's content."""
+    """The workbook's data sheets, in order, each a table from the report's content."""
     config = content.config
     names = _measure_names(content)
     strand_names = {s.id: s.name for s in config.strands}
@@ -197,24 +323,29 @@ def sheets(content: ReportContent) -> list[Sheet]:
             "counted",
         ],
     )
-    overview = content.overview.rows.drop(columns=["strand_link", "trend"])
+    # The text columns that repeat a number (`+13.3% ⚠`, `16 of 26`) are left to the deck.
+    overview = content.overview.rows.drop(
+        columns=["strand_link", "trend", "change_previous_year", "change_baseline", "delivery_text"]
+    )
+    insight = content.insight.rename(columns=INSIGHT_NAMES)
+    insight.insert(2, "better_when", insight.pop("improvement").map(BETTER_WHEN))
     series = content.series.assign(measure_name=content.series["measure_id"].map(names))
     series = series[["measure_id", "measure_name", "month_start", "is_covered", "count_records"]]
-    by_district = content.district_series.assign(
-        measure_name=content.district_series["measure_id"].map(names)
-    )
-    by_district = by_district[
-        [
-            "measure_id",
-            "measure_name",
-            "district_code",
-            "district_name",
-            "lpa",
-            "month_start",
-            "is_covered",
-            "count_records",
+    by_district = content.district_series
+    if not by_district.empty:
+        by_district = by_district.assign(measure_name=by_district["measure_id"].map(names))
+        by_district = by_district[
+            [
+                "measure_id",
+                "measure_name",
+                "district_code",
+                "district_name",
+                "lpa",
+                "month_start",
+                "is_covered",
+                "count_records",
+            ]
         ]
-    ]
     activity = pd.concat(
         [
             section.activity.assign(strand_id=section.strand.id, strand_name=section.strand.name)
@@ -224,20 +355,19 @@ def sheets(content: ReportContent) -> list[Sheet]:
         or [pd.DataFrame()],
         ignore_index=True,
     )
-    if not activity.empty:
-        activity = activity[
-            [
-                "strand_id",
-                "strand_name",
-                "operation",
-                "metric",
-                "value",
-                "unit",
-                "value_text",
-                "period_label",
-                "period_end",
-            ]
-        ]
+    activity_columns = [
+        "strand_id",
+        "strand_name",
+        "operation",
+        "metric",
+        "value",
+        "unit",
+        "period_label",
+        "period_end",
+    ]
+    activity = (
+        activity[activity_columns] if not activity.empty else pd.DataFrame(columns=activity_columns)
+    )
     commentary = pd.DataFrame(
         [
             {
@@ -246,26 +376,42 @@ def sheets(content: ReportContent) -> list[Sheet]:
                 "commentary": s.commentary or "",
             }
             for s in content.strands
-        ]
+        ],
+        columns=["strand_id", "strand_name", "commentary"],
     )
     plan = content.delivery
     no_plan = pd.DataFrame({"note": [plan.unavailable or ""]})
+    status = no_plan
+    if plan.status is not None:
+        # The plan's total row is left out: it would be counted twice by a sum or a pivot.
+        status = plan.status[plan.status["strand_id"] != "total"].rename(columns=DELIVERY_NAMES)
+    actions = no_plan
+    if plan.actions is not None:
+        actions = plan.actions.drop(columns=["strand_order"], errors="ignore")
     place = content.place_label
-    return [
+    months = f"{_month_span(content.series)}"
+    sheets = [
         Sheet("Overview", f"Strands at a glance, {content.overview.current_label}", overview),
-        Sheet("Insight", f"Insight figures, {content.current_window.label()}", content.insight),
-        Sheet("Monthly", f"Monthly counts per measure, {place}", series),
-        Sheet("Monthly by district", "Monthly counts per measure and district", by_district),
+        Sheet("Insight", f"Insight figures, {content.current_window.label()}", insight),
+        Sheet("Monthly", f"Monthly counts per measure, {place}, {months}", series),
+    ]
+    if not by_district.empty:
+        sheets.append(
+            Sheet(
+                "Monthly by district",
+                f"Monthly counts per measure and district, {months}",
+                by_district,
+            )
+        )
+    return [
+        *sheets,
         Sheet(
             "Delivery status",
-            f"Delivery plan: actions by status at {plan.quarter_label or 'no quarter'}",
-            plan.status if plan.status is not None else no_plan,
+            f"Delivery plan: actions by status at {plan.quarter_label or 'no quarter'}, one row "
+            "per strand",
+            status,
         ),
-        Sheet(
-            "Delivery actions",
-            "Delivery plan: every action and its status",
-            plan.actions if plan.actions is not None else no_plan,
-        ),
+        Sheet("Delivery actions", "Delivery plan: every action and its status", actions),
         Sheet("Activity", "Operational results (force-wide)", activity),
         Sheet(
             "Commentary",
@@ -279,6 +425,13 @@ def sheets(content: ReportContent) -> list[Sheet]:
         ),
         Sheet("Measures", "What each measure counts", measures),
     ]
+
+
+def _month_span(series: pd.DataFrame) -> str:
+    if series.empty:
+        return "no months"
+    months = pd.to_datetime(series["month_start"])
+    return f"{months.min():%B %Y} to {months.max():%B %Y}"
 
 
 def comparison_sheets(content: ReportContent) -> list[Sheet]:
@@ -295,16 +448,53 @@ def comparison_sheets(content: ReportContent) -> list[Sheet]:
     return [Sheet("How we compare", title, summary.table)]
 
 
+def guide_sheet(content: ReportContent, data: list[Sheet]) -> Sheet:
+    """What each sheet holds (a row with no column named) and what each of its columns means
+    and in which unit."""
+    rows = []
+    for sheet in data:
+        rows.append({"sheet": sheet.name, "column": None, "meaning": sheet.title, "unit": None})
+        for column in sheet.table.columns:
+            meaning, unit = COLUMN_GUIDE.get(str(column), ("", ""))
+            rows.append(
+                {"sheet": sheet.name, "column": str(column), "meaning": meaning, "unit": unit}
+            )
+    return Sheet(GUIDE_SHEET, "What each sheet and column holds", pd.DataFrame(rows))
+
+
+def about_sheet(content: ReportContent) -> Sheet:
+    """The report's title, marking, filters, meeting and source, one per row."""
+    items = [
+        ("Report", f"{REPORT_TITLE}: {content.current_window.label()}"),
+        ("Protective marking", content.settings.marking),
+        *content.filter_lines(),
+        *content.meeting_lines(),
+        ("Source", content.source_note()),
+        *(("Windows", line) for line in content.window_notes()),
+        ("Prepared", f"{content.generated_at:%d %B %Y %H:%M}"),
+        ("Guide", f"The {GUIDE_SHEET} sheet says what each sheet and column holds."),
+    ]
+    if content.filters.role == "viewer":
+        items += [("Small counts", line) for line in content.narrative[-1:]]
+    return Sheet(
+        ABOUT_SHEET,
+        "The report's marking, filters, meeting details and source",
+        pd.DataFrame(items, columns=["item", "value"]),
+    )
+
+
 def build_workbook(content: ReportContent, progress: Progress = no_progress) -> bytes:
-    """The workbook as .xlsx bytes."""
+    """The workbook as .xlsx bytes: About, Guide, then the data sheets."""
     book = Workbook(write_only=True)
     book.properties.title = f"{REPORT_TITLE}: {content.current_window.label()}"
     book.properties.subject = content.filter_summary()
-    filters = content.filter_summary()
-    planned = sheets(content) + comparison_sheets(content)
+    book.properties.keywords = content.settings.marking
+    book.properties.category = content.settings.marking
+    data = sheets(content) + comparison_sheets(content)
+    planned = [about_sheet(content), guide_sheet(content, data), *data]
     for index, sheet in enumerate(planned):
         progress(index / len(planned), f"Writing the {sheet.name} sheet")
-        _write_sheet(book, sheet, filters)
+        _write_sheet(book, sheet, content.settings.marking)
     progress(0.95, "Saving the workbook")
     buffer = io.BytesIO()
     book.save(buffer)
