@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
+from crimeprev.config import ReportSettings
 from crimeprev.db import Database
 from crimeprev.errors import CrimeprevError
 from crimeprev.periods import format_month
@@ -75,10 +76,17 @@ def build_report(
     suffix: str,
     strand_ids: Sequence[str] | None = None,
     progress: Progress = no_progress,
+    settings: ReportSettings | None = None,
 ) -> bytes:
-    """The report file for the filters and strands, in the format named by `suffix`."""
+    """The report file for the filters and strands, in the format named by `suffix`; the
+    marking and meeting details are `settings`, else the configuration's `[report]`."""
     export = format_for(f"report{suffix}")
     content = collect(
-        db, filters, strand_ids, scaled(progress, 0.0, COLLECT_SHARE), export.by_district
+        db,
+        filters,
+        strand_ids,
+        scaled(progress, 0.0, COLLECT_SHARE),
+        export.by_district,
+        settings,
     )
     return export.build(content, scaled(progress, COLLECT_SHARE, 1.0))

@@ -27,11 +27,13 @@ from crimeprev.report.content import (
     Progress,
     ReportContent,
     StrandSection,
+    chart_alt_text,
     chart_months_label,
     no_progress,
     strand_empty_note,
 )
-from crimeprev.report.render import chart_svg
+from crimeprev.report.render import report_svg
+from crimeprev.report.wording import findings, summary_bullets, summary_title
 
 NUMBER_CLASS = ' class="num"'
 TOTAL_CLASS = ' class="total"'
@@ -62,19 +64,53 @@ blockquote { margin: .5rem 0; padding: .5rem .75rem; background: var(--stripe);
              border-left: .25rem solid var(--accent); }
 .panel { padding: 1rem; background: #F7F7F7; color: var(--muted); }
 footer { margin-top: 2rem; font-size: .85rem; color: var(--muted); }
-@page { size: A4 portrait; margin: 14mm 12mm; }
+.marking { text-align: center; font-weight: bold; letter-spacing: .05em; margin: 0 0 .5rem; }
+.meeting { color: var(--muted); }
+ul.headline li { font-size: 1.1rem; font-weight: 600; margin-bottom: .25rem; }
 @media print {
   body { max-width: none; padding: 0; font-size: 10pt; }
+  .marking { display: none; }
   h2 { break-after: avoid; }
   h3 { break-after: avoid; }
-  article, table, figure, blockquote { break-inside: avoid; }
+  article, table, figure, blockquote, .block { break-inside: avoid; }
   section.strand { break-before: page; }
   section#delivery { break-inside: avoid; }
+  figure img { max-width: 62%; }
+  table { font-size: 9pt; }
+  td, th { padding: .1rem .4rem; }
   th { -webkit-print-color-adjust: exact; print-color-adjust: exact; }
   tbody tr:nth-child(even) td { -webkit-print-color-adjust: exact; print-color-adjust: exact; }
-  figure img { max-width: 100%; }
 }
 """
+# The running header and footer of each printed page (CSS paged media's margin boxes, drawn
+# by Chromium, which prints the file): the marking at top and foot, the report and meeting on
+# the left, the page number of the total on the right.
+PAGE_STYLE = """
+@page {{ size: A4 portrait; margin: 16mm 12mm 20mm;
+  @top-center {{ content: {marking}; font: bold 9pt Arial, sans-serif; color: #31333F; }}
+  @bottom-left {{ content: {footer}; font: 8pt Arial, sans-serif; color: #555555;
+                  width: 38%; }}
+  @bottom-center {{ content: {marking}; font: bold 9pt Arial, sans-serif; color: #31333F; }}
+  @bottom-right {{ content: "Page " counter(page) " of " counter(pages);
+                   font: 8pt Arial, sans-serif; color: #555555; }}
+}}
+"""
+
+
+def _css_string(text: str) -> str:
+    """Text as a CSS string literal."""
+    escaped = "".join(c if c.isalnum() or c in " .,:;·()/-" else f"\\{ord(c):06x}" for c in text)
+    return f'"{escaped}"'
+
+
+def page_style(content: ReportContent) -> str:
+    """The @page rule of the report: marking, footer and page numbers on every printed page."""
+    footer = f"{REPORT_TITLE}, {content.current_window.label()}"
+    agenda = content.settings.agenda_item
+    footer += f" · agenda item {agenda}" if agenda else ""
+    return PAGE_STYLE.format(
+        marking=_css_string(content.settings.marking), footer=_css_string(footer)
+    )
 
 
 def _cells(row: Iterable[str], numeric: Sequence[bool], tag: str = "td") -> str:
@@ -111,22 +147,34 @@ def _header(content: ReportContent) -> str:
         f"<dt>{escape(label)}</dt><dd>{escape(value)}</dd>"
         for label, value in content.filter_lines()
     )
+    meeting = "".join(
+        f"<dt>{escape(label)}</dt><dd>{escape(value)}</dd>"
+        for label, value in content.meeting_lines()
+    )
     return (
-        f"<header><h1>{escape(REPORT_TITLE)}</h1>"
+        f'<header><p class="marking">{escape(content.settings.marking)}</p>'
+        f"<h1>{escape(REPORT_TITLE)}</h1>"
         f'<p class="sub">Performance report for {escape(content.force_label)}: '
         f"{escape(content.current_window.label())}</p>"
-        f'<dl class="filters">{filters}</dl></header>'
+        f'<dl class="filters">{filters}</dl>'
+        f'<dl class="filters meeting">{meeting}</dl></header>'
     )
 
 
 def _summary(content: ReportContent) -> str:
+    """The exceptions first, in at most five bullets, then the narrative's sentences."""
+    found = findings(content.overview.rows)
+    headline = "".join(f"<li>{escape(s)}</li>" for s in summary_bullets(found))
     items = "".join(f"<li>{escape(s)}</li>" for s in content.narrative)
     body = (
         f"<ul>{items}</ul>"
         if items
         else '<p class="note">No summary statements are available for this choice.</p>'
     )
-    return f'<section id="summary"><h2>Summary</h2>{body}</section>'
+    return (
+        f'<section id="summary"><h2>{escape(summary_title(found, content.period))}</h2>'
+        f'<ul class="headline">{headline}</ul><h3>In more detail</h3>{body}</section>'
+    )
 
 
 def _overview(content: ReportContent) -> str:
@@ -134,7 +182,7 @@ def _overview(content: ReportContent) -> str:
     table = _table(
         OVERVIEW_HEADINGS,
         overview_rows(content),
-        [False, False, True, True, True, True],
+        [False, False, True, True, True, False, True],
         'class="overview"',
     )
     note = (
@@ -178,7 +226,7 @@ def _measure(content: ReportContent, section: MeasureSection, svg: bytes | None)
     if svg is not None:
         parts.append(
             "<figure>"
-            + _svg_image(svg, f"{measure.name} per month, {chart_months_label(content.period)}")
+            + _svg_image(svg, chart_alt_text(content, section))
             + f"<figcaption>Per month, {escape(chart_months_label(content.period))}: blue the "
             "current window, orange the same months a year earlier.</figcaption></figure>"
         )
@@ -204,6 +252,8 @@ def _measure(content: ReportContent, section: MeasureSection, svg: bytes | None)
 
 
 def _strand(content: ReportContent, section: StrandSection, svgs: dict[str, bytes | None]) -> str:
+    """A strand: the lead's commentary first, then its measures, then its operational
+    results; each block is kept whole on a printed page."""
     strand = section.strand
     parts = [
         f'<section class="strand" id="strand-{escape(strand.id)}">',
@@ -215,10 +265,16 @@ def _strand(content: ReportContent, section: StrandSection, svgs: dict[str, byte
     empty = strand_empty_note(section, content.period)
     if empty:
         parts.append(f'<p class="panel">{escape(empty)}</p>')
+    commentary = section.commentary or "No commentary is recorded for this period."
+    parts.append('<div class="block commentary"><h3>Lead\'s commentary</h3>')
+    note = content.force_wide_note("The lead's commentary is")
+    if note and section.commentary:
+        parts.append(f'<p class="note force-wide">{escape(note)}</p>')
+    parts.append(f"<blockquote>{escape(commentary)}</blockquote></div>")
     for measure in section.measures:
         parts.append(_measure(content, measure, svgs[measure.measure.id]))
     if not section.activity.empty:
-        parts.append("<h3>Operational results</h3>")
+        parts.append('<div class="block activity"><h3>Operational results</h3>')
         parts.append(
             _table(
                 ACTIVITY_HEADINGS,
@@ -227,24 +283,20 @@ def _strand(content: ReportContent, section: StrandSection, svgs: dict[str, byte
                 f'class="activity" data-strand="{escape(strand.id)}"',
             )
         )
-        parts.append('<p class="note">Force-wide; not changed by the place filters.</p>')
-    commentary = section.commentary or "No commentary is recorded for this period."
-    parts.append("<h3>Lead's commentary</h3>")
-    note = content.force_wide_note("The lead's commentary is")
-    if note and section.commentary:
-        parts.append(f'<p class="note force-wide">{escape(note)}</p>')
-    parts.append(f"<blockquote>{escape(commentary)}</blockquote>")
+        parts.append('<p class="note">Force-wide; not changed by the place filters.</p></div>')
     parts.append("</section>")
     return "".join(parts)
 
 
-def _footer(content: ReportContent) -> str:
+def _sources(content: ReportContent) -> str:
+    """Where the figures come from and the windows compared, on the first page (at the end
+    it would print as a page of its own)."""
     lines = [content.source_note(), *content.window_notes()]
     lines.append(
         f"Prepared {content.generated_at:%d %B %Y %H:%M}; data to "
         f"{month_long_label(content.data_to)}."
     )
-    return "<footer>" + "".join(f"<p>{escape(line)}</p>" for line in lines) + "</footer>"
+    return '<div class="sources note">' + " ".join(escape(line) for line in lines) + "</div>"
 
 
 def build_html(content: ReportContent, progress: Progress = no_progress) -> bytes:
@@ -253,23 +305,24 @@ def build_html(content: ReportContent, progress: Progress = no_progress) -> byte
     svgs: dict[str, bytes | None] = {}
     for index, section in enumerate(measures):
         progress(0.9 * index / max(len(measures), 1), f"Drawing {section.measure.name}")
-        svgs[section.measure.id] = chart_svg(section.chart) if section.has_counts else None
+        svgs[section.measure.id] = report_svg(section.chart) if section.has_counts else None
     progress(0.9, "Writing the page")
     title = f"{REPORT_TITLE}: {content.current_window.label()}, {content.place_label}"
     body = "".join(
         [
             _header(content),
+            _sources(content),
             _summary(content),
             _overview(content),
             _delivery(content),
             *(_strand(content, s, svgs) for s in content.strands),
-            _footer(content),
         ]
     )
     page = (
         '<!doctype html><html lang="en"><head><meta charset="utf-8">'
         '<meta name="viewport" content="width=device-width, initial-scale=1">'
-        f"<title>{escape(title)}</title><style>{STYLE}</style></head><body>{body}</body></html>"
+        f"<title>{escape(title)}</title><style>{STYLE}{page_style(content)}</style></head>"
+        f"<body>{body}</body></html>"
     )
     progress(1.0, "Report ready")
     return page.encode("utf-8")

@@ -190,6 +190,12 @@ def slide_png(chart: alt.TopLevelMixin) -> bytes:
     return spec_png(slide_spec(chart), PNG_SCALE)
 
 
+def report_svg(chart: alt.TopLevelMixin) -> bytes:
+    """An SVG of a monthly chart for a printed page: the slide's size and type, so that its
+    labels stay legible when the page prints it at half the page's width."""
+    return spec_svg(slide_spec(chart)).encode("utf-8")
+
+
 def slide_pngs(
     charts: Sequence[alt.TopLevelMixin], progress: Callable[[int], None] = lambda drawn: None
 ) -> list[bytes]:
