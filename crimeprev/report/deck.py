@@ -306,7 +306,7 @@ class _Deck:
             FOOTER_PT,
             MUTED,
             align=PP_ALIGN.RIGHT,
-        )
+        ).name = "Slide number"
 
 
 TITLE_LAYOUT_NAME = "Title Slide"
