@@ -364,11 +364,10 @@ def workbook_surface(root: Path, truth: Truth, case: Case, capsys: Any) -> list[
         return [f"workbook: {data}"]
     book = openpyxl.load_workbook(io.BytesIO(data), read_only=True)
     rows = list(book["Insight"].iter_rows(values_only=True))
-    header_at = next(i for i, r in enumerate(rows) if r and r[0] == "strand")
-    header = rows[header_at]
-    records = [dict(zip(header, r, strict=False)) for r in rows[header_at + 1 :] if r[0]]
+    header = rows[0]  # each sheet is an Excel Table whose header is row 1
+    records = [dict(zip(header, r, strict=False)) for r in rows[1:] if r[0]]
     mine = [
-        r for r in records if r["measure"] == case.measure and r["comparison"] == "previous_year"
+        r for r in records if r["measure_id"] == case.measure and r["comparison"] == "previous_year"
     ]
     if len(mine) != 1:
         return [f"workbook Insight sheet: {len(mine)} rows for {case.measure}, previous year"]
@@ -408,7 +407,8 @@ def deck_surface(root: Path, truth: Truth, case: Case, capsys: Any) -> list[str]
         for shape in shapes:
             if shape.has_text_frame and NAN.search(shape.text_frame.text):
                 problems.append(f"deck slide {title!r}: 'nan' in {shape.text_frame.text[:80]!r}")
-        if not title.endswith(f": {name}"):
+        # A measure's slide is named for it; its title states the finding.
+        if slide.name != f"measure:{case.measure}":
             continue
         for index, shape in enumerate(shapes):
             if shape.has_text_frame and shape.text_frame.text == "Against the year before":
