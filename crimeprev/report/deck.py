@@ -244,8 +244,17 @@ class _Deck:
         bar.line.fill.background()
         if caption:
             width = CONTENT_WIDTH_IN - 0.2
-            size = fitting_size(caption, width, 0.4, 16, MIN_PT) or MIN_PT
-            _text_box(slide, MARGIN_IN + 0.2, 1.05, width, 0.42, [caption], size, caption_colour)
+            size = fitting_size(caption, width, CAPTION_HEIGHT_IN, 16, MIN_PT) or MIN_PT
+            _text_box(
+                slide,
+                MARGIN_IN + 0.2,
+                1.03,
+                width,
+                CAPTION_HEIGHT_IN,
+                [caption],
+                size,
+                caption_colour,
+            ).name = CAPTION_SHAPE
         self.furnish(slide)
         _set_notes(slide, notes)
         return slide
@@ -646,7 +655,8 @@ def _summary_slide(deck: _Deck, found: list[Finding]) -> None:
     """One slide of at most five bullets, exceptions first, at 24 pt or more; the generated
     narrative, every sentence of it, goes to the speaker notes."""
     content = deck.content
-    bullets = summary_bullets(found, _delivery_bullet(content))
+    delivery = _delivery_bullet(content)
+    bullets = summary_bullets(found, delivery)
     slide = deck.slide(
         summary_title(found, content.period),
         f"{content.current_window.label()} · {content.place_label} · exceptions first",
@@ -661,15 +671,16 @@ def _summary_slide(deck: _Deck, found: list[Finding]) -> None:
         key="summary",
     )
     width, height = CONTENT_WIDTH_IN, BODY_BOTTOM_IN - BODY_TOP_IN
+    # Fewer bullets, the further exceptions named in one, until they fit at 24 pt (room is
+    # left for the space after each bullet, which the line estimate does not count).
     size = None
-    while bullets:
-        # Room is left for the space after each bullet, which the line estimate does not count.
+    for most in range(len(bullets), 1, -1):
+        bullets = summary_bullets(found, delivery, most)
         size = fitting_size(
             _bulleted(bullets), width, height * 0.85, SUMMARY_LARGEST_PT, SUMMARY_SMALLEST_PT
         )
         if size is not None:
             break
-        bullets = bullets[:-1]
     _text_box(
         slide,
         MARGIN_IN,
@@ -924,7 +935,7 @@ def _measure_slide(
         top += sum(_row_height_in(r, COMPARISON_COLUMNS, TABLE_PT) for r in rows)
         if note:
             size = fitting_size(note, width, 0.45, 12, 10) or 10
-            _text_box(slide, left, top + 0.02, width, 0.45, [note], size, MUTED)
+            _text_box(slide, left, top + 0.02, width, 0.45, [note], size, MUTED).name = "Note"
             top += 0.45
         top += 0.15
     band = max(BODY_TOP_IN + CHART_HEIGHT_IN, top) + 0.1

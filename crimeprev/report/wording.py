@@ -115,14 +115,16 @@ class Finding:
         return f"{self.measure_name} {self.change}, {self.verdict}"
 
     def bullet(self) -> str:
-        """A summary bullet: the change, whether good or bad, and why it is an exception."""
+        """A summary bullet: the change, whether good or bad, and why it is an exception:
+        `Night-time economy crime up 61.7% on the year before, a concern: beyond normal
+        variation, and an SPC signal`."""
         reasons = []
         if self.significant:
             reasons.append(BEYOND_SHORT)
         if self.special_cause:
-            reasons.append(f"SPC: {self.variation.lower()}")
-        tone = f" ({self.tone_words})" if self.tone_words else ""
-        return f"{self.measure_name} {self.change}{tone}; {'; '.join(reasons) or self.verdict}"
+            reasons.append("an SPC signal" if reasons else "an SPC signal in the latest month")
+        tone = f", {self.tone_words}" if self.tone_words else ""
+        return f"{self.measure_name} {self.change}{tone}: {', and '.join(reasons)}"
 
 
 def findings(rows: pd.DataFrame) -> list[Finding]:
@@ -173,35 +175,39 @@ def exceptions_first(found: list[Finding]) -> list[Finding]:
     )
 
 
-def summary_bullets(found: list[Finding], delivery: str | None = None) -> list[str]:
-    """At most five bullets, exceptions first; the last says how many measures are within
-    normal variation, or how many further exceptions their slides hold."""
+def summary_bullets(
+    found: list[Finding], delivery: str | None = None, most: int = MAX_BULLETS
+) -> list[str]:
+    """At most `most` bullets (never more than five), exceptions first; then how many
+    measures are within normal variation, or, when the exceptions outnumber the room, one
+    bullet naming the rest; the delivery plan's line last."""
+    limit = max(2, min(most, MAX_BULLETS))
     exceptions = exceptions_first(found)
     others = len(found) - len(exceptions)
-    room = MAX_BULLETS - (1 if delivery else 0)
-    if len(exceptions) < room:
-        room -= 1 if others else 0
-    bullets = [f.bullet() for f in exceptions[:room]]
-    if len(exceptions) > room:
-        left = exceptions[room - 1 :]
-        bullets[-1] = (
-            f"{len(left)} more exceptions, each on its slide: "
-            f"{', '.join(f.measure_name for f in left)}"
-        )
+    tail = [delivery] if delivery else []
+    closing = None
     if not found:
-        bullets.append("No recorded-crime measure is reported for this choice of strands.")
+        closing = "No recorded-crime measure is reported for this choice of strands."
     elif not exceptions:
-        bullets.append(
-            f"All {len(found)} measures are {WITHIN_NORMAL}, with no special-cause signal"
-        )
-    elif others and len(bullets) < room + 1 and len(exceptions) < room + 1:
-        bullets.append(
+        closing = f"All {len(found)} measures are {WITHIN_NORMAL}, with no special-cause signal"
+    elif others:
+        closing = (
             f"The other {others} measure{'s are' if others != 1 else ' is'} {WITHIN_NORMAL}, "
             "with no special-cause signal"
         )
-    if delivery:
-        bullets.append(delivery)
-    return bullets[:MAX_BULLETS]
+    room = limit - len(tail)
+    if len(exceptions) + (1 if closing else 0) <= room:
+        body = [f.bullet() for f in exceptions] + ([closing] if closing else [])
+    else:
+        shown, left = exceptions[: room - 1], exceptions[room - 1 :]
+        rest = (
+            left[0].bullet()
+            if len(left) == 1
+            else f"{len(left)} {'more ' if shown else ''}exceptions, each on its slide: "
+            f"{', '.join(f.measure_name for f in left)}"
+        )
+        body = [f.bullet() for f in shown] + [rest]
+    return [*body, *tail][:limit]
 
 
 def summary_title(found: list[Finding], period: date) -> str:

@@ -1,0 +1,308 @@
+"""The report as the analyst presents it and the reader files it: a deck whose titles state the
+findings, a workbook pandas reads at once, an HTML report that prints with its marking and page
+numbers, and, for a viewer, "fewer than 10" wherever a small sensitive count would have been.
+
+Expected figures come from `crimeprev insight --format json` and from the record files counted
+by `truth.Truth`, never from the report's own content.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import zipfile
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import pytest
+from pptx import Presentation
+from pptx.util import Pt
+
+from crimeprev.cli.main import main
+from crimeprev.config import load_config
+from crimeprev.db import Database
+from crimeprev.report import render
+from crimeprev.report.content import collect
+from crimeprev.view import View
+
+SEP_22 = date(2022, 9, 1)
+CONFIG = load_config()
+EMU_PER_PT = 12700
+MEETING = [
+    "--agenda-item",
+    "7",
+    "--meeting-date",
+    "2022-10-14",
+    "--author",
+    "A. Analyst",
+    "--approver",
+    "B. Head",
+    "--paper-version",
+    "1.2",
+]
+# Shapes every slide carries at the edges, in small type by design.
+EDGE_SHAPES = {"Footer", "Slide number", "Protective marking", "Note"}
+
+
+def _run(*args: str) -> None:
+    assert main(list(args)) == 0
+
+
+def _write(root: Path, suffix: str, *extra: str) -> bytes:
+    out = root.parent / f"{root.name}-report{suffix}"
+    _run("--data-dir", str(root), "report", "--period", "2022-09", "--out", str(out), *extra)
+    return out.read_bytes()
+
+
+@pytest.fixture(scope="module")
+def deck_bytes(demo_root: Path) -> bytes:
+    return _write(demo_root, ".pptx", *MEETING)
+
+
+@pytest.fixture(scope="module")
+def deck(deck_bytes: bytes):
+    return Presentation(io.BytesIO(deck_bytes))
+
+
+@pytest.fixture(scope="module")
+def figures(demo_root: Path) -> dict[tuple[str, str], Any]:
+    """The CLI's insight figures, read without the report."""
+    import contextlib
+
+    buffer = io.StringIO()
+    with contextlib.redirect_stdout(buffer):
+        _run("--data-dir", str(demo_root), "insight", "--period", "2022-09", "--format", "json")
+    return {(r["measure"], r["comparison"]): r for r in json.loads(buffer.getvalue())}
+
+
+def _texts(slide) -> list[tuple[str, str]]:
+    """(shape name, paragraph) for every paragraph of every text shape and table cell."""
+    found = []
+    for shape in slide.shapes:
+        if shape.has_text_frame:
+            found += [(shape.name, p.text) for p in shape.text_frame.paragraphs if p.text]
+        if shape.has_table:
+            found += [("Table", c.text) for r in shape.table.rows for c in r.cells if c.text]
+    return found
+
+
+def _runs(shape):
+    frames = [shape.text_frame] if shape.has_text_frame else []
+    if shape.has_table:
+        frames += [c.text_frame for r in shape.table.rows for c in r.cells]
+    return [run for frame in frames for p in frame.paragraphs for run in p.runs if run.text]
+
+
+def test_titles_state_findings_and_never_double_a_name(deck, figures):
+    titles = [slide.shapes.title.text_frame.text for slide in deck.slides]
+    assert len(titles) == len(set(titles)), "two slides share a title"
+    for title in titles:
+        head, _, rest = title.partition(": ")
+        assert head != rest, title  # never "Hate crime: Hate crime"
+    for slide in deck.slides:
+        kind, _, measure_id = slide.name.partition(":")
+        if kind != "measure":
+            continue
+        year = figures[(measure_id, "previous_year")]
+        words = "up" if year["pct_change"] > 0 else "down"
+        title = slide.shapes.title.text_frame.text
+        assert f"{words} {abs(year['pct_change']):.1f}% on the year before" in title
+        # The caption says the same test's verdict and carries the SPC signal.
+        caption = next(s for s in slide.shapes if s.name == "Caption").text_frame.text
+        verdict = "Beyond normal variation" if year["significant"] else "Within normal variation"
+        assert verdict in caption and "SPC: " in caption, caption
+
+
+def test_the_summary_is_five_bullets_at_most_at_24_pt_exceptions_first(deck, figures):
+    slide = next(s for s in deck.slides if s.name == "summary")
+    assert list(deck.slides).index(slide) == 1
+    body = next(s for s in slide.shapes if s.name == "Summary")
+    bullets = [p for p in body.text_frame.paragraphs if p.text]
+    assert 1 <= len(bullets) <= 5
+    assert all(run.font.size >= Pt(24) for p in bullets for run in p.runs)
+    text = body.text_frame.text
+    # Every measure whose change the CLI calls beyond normal variation is named on it.
+    beyond = [
+        CONFIG.measure(m).name
+        for (m, comparison), row in figures.items()
+        if comparison == "previous_year" and row["significant"]
+    ]
+    assert beyond and all(name in text for name in beyond), (beyond, text)
+    # The largest significant rise that is bad news comes first.
+    worst = max(
+        (
+            row
+            for (m, c), row in figures.items()
+            if c == "previous_year"
+            and row["significant"]
+            and (row["pct_change"] > 0) == (CONFIG.measure(m).improvement == "down")
+        ),
+        key=lambda row: abs(row["pct_change"]),
+    )
+    assert bullets[0].text.lstrip("\u2022 ").startswith(CONFIG.measure(worst["measure"]).name)
+    assert str(abs(worst["pct_change"])) in bullets[0].text
+
+
+def test_every_slide_carries_the_marking_and_the_meeting_details(deck):
+    for slide in deck.slides:
+        marking = [s for s in slide.shapes if s.name == "Protective marking"]
+        assert [s.text_frame.text for s in marking] == ["OFFICIAL"], slide.name
+        assert marking[0].top < 0.35 * 914400
+        footer = next(s for s in slide.shapes if s.name == "Footer").text_frame.text
+        assert footer.startswith("OFFICIAL · ")
+        for words in (
+            "Agenda item: 7",
+            "Meeting: 14 October 2022",
+            "Author: A. Analyst",
+            "Approved by: B. Head",
+            "Version: 1.2",
+        ):
+            assert words in footer, (slide.name, footer)
+    assert deck.core_properties.category == "OFFICIAL"
+
+
+def test_body_text_is_14_pt_or_more_and_chart_text_too(deck):
+    for slide in deck.slides:
+        for shape in slide.shapes:
+            if shape.name in EDGE_SHAPES:
+                continue
+            sizes = [run.font.size for run in _runs(shape) if run.font.size is not None]
+            assert all(size >= Pt(14) for size in sizes), (slide.name, shape.name, sizes)
+    pictures = [s for slide in deck.slides for s in slide.shapes if s.shape_type == 13]
+    assert len(pictures) == 14
+    # No type on a slide chart is below SLIDE_MIN_FONT_PX (checked on the specification in
+    # the next test); here, how large that is once the picture is placed on its slide.
+    smallest_px = render.SLIDE_MIN_FONT_PX
+    for picture in pictures:
+        png_height_px = picture.image.size[1] / render.PNG_SCALE
+        points_per_px = picture.height / EMU_PER_PT / png_height_px
+        assert smallest_px * points_per_px >= 14, picture.name
+
+
+def test_the_slide_charts_name_no_type_below_the_smallest_size(demo_db: Database):
+    content = collect(demo_db, View(SEP_22), ["knife-crime", "places"], by_district=False)
+    chart = content.strands[0].measures[0].chart
+    sizes = render.font_sizes_px(render.slide_spec(chart))
+    assert sizes and min(sizes) >= render.SLIDE_MIN_FONT_PX
+    # The dashboard's own chart has smaller labels, which the slide raises.
+    assert min(render.font_sizes_px(chart.to_dict())) < render.SLIDE_MIN_FONT_PX
+
+
+def test_every_chart_has_alt_text_that_describes_it(deck, figures):
+    for slide in deck.slides:
+        for shape in slide.shapes:
+            if shape.shape_type != 13:
+                continue
+            measure_id = slide.name.partition(":")[2]
+            description = shape._element.nvPicPr.cNvPr.get("descr")
+            assert description and "image" not in description.lower()
+            assert description.startswith(
+                "Line chart of " + CONFIG.measure(measure_id).name.lower()
+            )
+            count = figures[(measure_id, "previous_year")]["current_count"]
+            assert f"counted {count:,}" in description, description
+
+
+def test_no_paragraph_is_repeated_between_slides_and_no_slide_is_near_empty(deck):
+    seen: dict[str, str] = {}
+    for slide in list(deck.slides)[1:]:
+        texts = [(n, t) for n, t in _texts(slide) if n not in EDGE_SHAPES]
+        for name, text in texts:
+            if len(text) < 60 or name in ("Table", "Caption") or "Title" in name:
+                continue
+            assert text not in seen, f"{slide.name} repeats {seen.get(text)}: {text[:80]}"
+            seen[text] = slide.name
+        has_body = any(s.has_table or s.shape_type == 13 for s in slide.shapes)
+        words = sum(len(t) for n, t in texts if n not in ("Caption",) and "Title" not in n)
+        assert has_body or words >= 150, (slide.name, words)
+
+
+def test_a_strand_slide_lists_delivery_achieved_and_scheduled(deck, demo_root: Path):
+    actions = pd.read_csv(demo_root / "delivery" / "actions.csv", dtype=str).fillna("")
+    knife = actions[actions["strand_id"] == "knife-crime"]
+    done = knife[(knife["completed_month"] >= "2022-04") & (knife["completed_month"] <= "2022-09")]
+    slide = next(s for s in deck.slides if s.name == "strand:knife-crime")
+    title = slide.shapes.title.text_frame.text
+    assert title.startswith(f"Knife crime: {len(done)} actions completed")
+    text = " ".join(t for _, t in _texts(slide))
+    assert "Delivery achieved, April 2022 to September 2022" in text
+    assert "Delivery scheduled, October 2022 to March 2023" in text
+    assert any(row.title in text for row in done.itertuples())
+
+
+def test_each_strand_group_opens_with_a_divider(deck):
+    names = [slide.name for slide in deck.slides]
+    groups = list(dict.fromkeys(s.group for s in CONFIG.strands))
+    assert [n for n in names if n.startswith("group:")] == [f"group:{g}" for g in groups]
+    for group in groups:
+        first = next(s for s in CONFIG.strands if s.group == group)
+        after = names[names.index(f"group:{group}") + 1]
+        assert after.split(":")[1] == (first.measures[0].id if first.measures else first.id)
+
+
+def _template(path: Path) -> Path:
+    """A .potx whose master carries a shape the default does not, and one sample slide."""
+    presentation = Presentation()
+    presentation.slide_masters[0]._element.cSld.set("name", "Board master")
+    presentation.slides.add_slide(presentation.slide_layouts[0])
+    buffer = io.BytesIO()
+    presentation.save(buffer)
+    source = zipfile.ZipFile(io.BytesIO(buffer.getvalue()))
+    with zipfile.ZipFile(path, "w") as potx:
+        for item in source.infolist():
+            body = source.read(item.filename)
+            if item.filename == "[Content_Types].xml":
+                body = body.replace(b"presentation.main+xml", b"template.main+xml")
+            potx.writestr(item, body)
+    return path
+
+
+def test_a_potx_template_gives_the_deck_its_masters(demo_root: Path, tmp_path: Path):
+    template = _template(tmp_path / "board.potx")
+    data = _write(demo_root, ".pptx", "--strand", "hate-crime", "--template", str(template))
+    deck = Presentation(io.BytesIO(data))
+    assert deck.slides[0].name == "title"  # the template's own slide is not kept
+    for slide in deck.slides:
+        assert slide.slide_layout.slide_master._element.cSld.get("name") == "Board master"
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--meeting-date", "14/10/2022"], "write it as YYYY-MM-DD"),
+        (["--template", "missing.potx"], "does not exist"),
+        (["--template", "notes.txt"], "must be a PowerPoint template"),
+        (["--marking", "PUBLIC"], "Unknown marking 'PUBLIC'"),
+    ],
+)
+def test_a_bad_report_option_is_one_sentence(demo_root, tmp_path, capsys, args, message):
+    out = tmp_path / "deck.pptx"
+    code = main(
+        ["--data-dir", str(demo_root), "report", "--period", "2022-09", "--out", str(out)] + args
+    )
+    err = capsys.readouterr().err
+    assert code != 0 and message in err and "Traceback" not in err
+    assert not out.exists()
+
+
+def test_the_marking_is_configurable(demo_root: Path, tmp_path: Path):
+    data = _write(demo_root, ".pptx", "--strand", "places", "--marking", "official-sensitive")
+    deck = Presentation(io.BytesIO(data))
+    for slide in deck.slides:
+        marking = next(s for s in slide.shapes if s.name == "Protective marking")
+        assert marking.text_frame.text == "OFFICIAL-SENSITIVE"
+
+
+def test_the_report_settings_are_read_and_checked_from_the_config(tmp_path: Path):
+    folder = tmp_path / "config"
+    folder.mkdir()
+    (folder / "strategy.toml").write_text(
+        'extends = "default"\n[report]\nmarking = "official"\nagenda_item = 5\n'
+        'meeting_date = 2022-10-14\nauthor = "A. Analyst"\n',
+        encoding="utf-8",
+    )
+    settings = load_config(folder).report
+    assert settings.marking == "OFFICIAL" and settings.agenda_item == "5"
+    assert settings.meeting_date == date(2022, 10, 14) and settings.author == "A. Analyst"
