@@ -394,7 +394,7 @@ def test_the_workbook_has_a_sheet_per_table_each_an_excel_table_from_row_1(workb
         widths = [sheet.column_dimensions[c].width for c in "AB"]
         assert all(w and w > 8 for w in widths)
         assert sheet.oddHeader.center.text == "OFFICIAL"
-    about = {row["item"]: row["value"] for row in _sheet_rows(workbook["About"])}
+    about = {row["item"]: row["detail"] for row in _sheet_rows(workbook["About"])}
     assert about["Period"].startswith("12 months ending Sep 22")
     assert about["Places"] == "All districts" and about["Protective marking"] == "OFFICIAL"
 

@@ -10,6 +10,10 @@ from __future__ import annotations
 
 import io
 import json
+import re
+import shutil
+import subprocess
+import unicodedata
 import zipfile
 from datetime import date
 from pathlib import Path
@@ -23,6 +27,7 @@ from pptx.util import Pt
 from crimeprev.cli.main import main
 from crimeprev.config import load_config
 from crimeprev.db import Database
+from crimeprev.periods import months_between
 from crimeprev.report import render
 from crimeprev.report.content import collect
 from crimeprev.view import View
@@ -306,3 +311,150 @@ def test_the_report_settings_are_read_and_checked_from_the_config(tmp_path: Path
     settings = load_config(folder).report
     assert settings.marking == "OFFICIAL" and settings.agenda_item == "5"
     assert settings.meeting_date == date(2022, 10, 14) and settings.author == "A. Analyst"
+
+
+@pytest.fixture(scope="module")
+def book(demo_root: Path) -> dict[str, pd.DataFrame]:
+    """The workbook as `pandas.read_excel` reads it with its defaults."""
+    data = _write(demo_root, ".xlsx")
+    return pd.read_excel(io.BytesIO(data), sheet_name=None)
+
+
+SHEET_COLUMNS = {
+    "Insight": ["strand_id", "measure_id", "better_when", "measure_name", "comparison"],
+    "Monthly": ["measure_id", "measure_name", "month_start", "is_covered", "count_records"],
+    "Delivery status": ["strand_id", "strand_name", "strand_group", "actions_total"],
+    "Delivery actions": ["strand_id", "strand_name", "action_id", "title", "status"],
+}
+
+
+def test_pandas_reads_every_sheet_with_its_header_and_types(book):
+    for name, frame in book.items():
+        columns = [str(c) for c in frame.columns]
+        assert not [c for c in columns if c.startswith("Unnamed")], name
+        assert columns[: len(SHEET_COLUMNS.get(name, []))] == SHEET_COLUMNS.get(name, [])
+        for column in columns:
+            dtype = frame[column].dtype
+            if column in ("count_records", "comparator_count", "diff") or column.startswith(
+                "actions_"
+            ):
+                assert pd.api.types.is_integer_dtype(dtype), (name, column, dtype)
+            if column.startswith("pct_"):
+                assert pd.api.types.is_float_dtype(dtype), (name, column, dtype)
+            if column in ("month_start", "current_start", "target_month", "period_end"):
+                assert pd.api.types.is_datetime64_any_dtype(dtype), (name, column, dtype)
+    # One name for one thing: never `strand` on one sheet and `strand_id` on another.
+    everywhere = {str(c) for frame in book.values() for c in frame.columns}
+    assert not everywhere & {"strand", "measure", "total", "complete", "improvement"}
+
+
+def test_the_guide_explains_every_sheet_and_column(book):
+    guide = book["Guide"]
+    for name, frame in book.items():
+        if name == "Guide":
+            continue
+        mine = guide[guide["sheet"] == name]
+        assert (mine["column"].isna() & mine["meaning"].notna()).sum() == 1, name
+        described = dict(zip(mine["column"].dropna(), mine["meaning"].dropna(), strict=False))
+        for column in frame.columns:
+            assert isinstance(described.get(column), str) and described[column], (name, column)
+        units = mine.dropna(subset=["column"])["unit"]
+        assert units.notna().all(), name
+
+
+def test_the_workbook_holds_fractions_no_totals_and_no_pictograms(book, figures):
+    insight = book["Insight"].set_index(["measure_id", "comparison"])
+    for (measure_id, comparison), row in figures.items():
+        assert insight.loc[(measure_id, comparison), "pct_change"] == pytest.approx(
+            row["pct_change"] / 100
+        )
+    overview = book["Overview"].dropna(subset=["measure_id"]).set_index("measure_id")
+    knife = figures[("knife-crime", "previous_year")]
+    assert overview.loc["knife-crime", "pct_change_previous_year"] == pytest.approx(
+        knife["pct_change"] / 100
+    )
+    share = book["Delivery status"]
+    assert (share["pct_complete"] <= 1).all()
+    assert (share["pct_complete"] == share["actions_complete"] / share["actions_total"]).all() or (
+        (share["pct_complete"] - share["actions_complete"] / share["actions_total"]).abs() < 0.001
+    ).all()
+    for name, frame in book.items():
+        for column in frame.columns:
+            for value in frame[column].dropna():
+                text = str(value)
+                assert text.strip().lower() not in ("total", "total, all strands"), name
+                assert not any(unicodedata.category(c) == "So" for c in text), (name, text)
+        if "strand_id" in frame.columns:
+            assert "total" not in set(frame["strand_id"]), name
+
+
+def test_the_monthly_sheets_rebuild_the_baseline_year(book, figures):
+    monthly = book["Monthly"]
+    for measure_id in {m for m, _ in figures}:
+        mine = monthly[monthly["measure_id"] == measure_id]
+        months = list(mine["month_start"].dt.date)
+        assert months == months_between(date(2019, 1, 1), SEP_22), measure_id
+        in_2019 = mine[mine["month_start"].dt.year == 2019]["count_records"].sum()
+        assert in_2019 == figures[(measure_id, "baseline")]["comparator_count"], measure_id
+
+
+@pytest.fixture(scope="module")
+def html_text(demo_root: Path) -> str:
+    return _write(demo_root, ".html", *MEETING).decode("utf-8")
+
+
+def test_the_html_report_sets_a_running_footer_with_marking_and_page_numbers(html_text):
+    style = re.search(r"@page \{(.*?)\n\}", html_text, re.S)
+    assert style, "no @page rule"
+    rule = style.group(1)
+    assert "@top-center" in rule and "@bottom-center" in rule
+    assert 'counter(page) " of " counter(pages)' in rule
+    assert rule.count('content: "OFFICIAL"') == 2
+    assert "<dt>Agenda item</dt><dd>7</dd>" in html_text
+    assert "<dt>Meeting</dt><dd>14 October 2022</dd>" in html_text
+
+
+def _pdf_pages(pdf: Path) -> list[tuple[float, list[tuple[float, float, str]]]]:
+    """Each page's height and its words as (top, bottom, text), read by pdftotext."""
+    tool = shutil.which("pdftotext")
+    if tool is None:
+        pytest.skip("pdftotext (poppler-utils) is not installed: `make office` installs it.")
+    out = subprocess.run([tool, "-bbox", str(pdf), "-"], capture_output=True, text=True).stdout
+    pages = []
+    for height, body in re.findall(
+        r'<page width="[\d.]+" height="([\d.]+)">(.*?)</page>', out, re.S
+    ):
+        words = [
+            (float(top), float(bottom), text)
+            for top, bottom, text in re.findall(
+                r'yMin="([\d.]+)" xMax="[\d.]+" yMax="([\d.]+)">([^<]*)<', body
+            )
+        ]
+        pages.append((float(height), words))
+    return pages
+
+
+# The printed page's margins (16 mm top, 20 mm bottom), in points.
+TOP_PT, BOTTOM_PT = 16 / 25.4 * 72, 20 / 25.4 * 72
+
+
+@pytest.mark.browser
+def test_the_printed_html_numbers_its_pages_and_holds_no_fragment(browser, html_text, tmp_path):
+    page = browser.new_page()
+    html = tmp_path / "report.html"
+    html.write_text(html_text, encoding="utf-8")
+    page.goto(html.as_uri())
+    pdf = tmp_path / "report.pdf"
+    page.pdf(path=str(pdf), prefer_css_page_size=True)
+    page.close()
+    pages = _pdf_pages(pdf)
+    assert 10 <= len(pages) <= 24
+    for number, (height, words) in enumerate(pages, start=1):
+        header = " ".join(t for top, _, t in words if top < TOP_PT)
+        footer = " ".join(t for top, _, t in words if top > height - BOTTOM_PT)
+        assert header == "OFFICIAL", (number, header)
+        assert "OFFICIAL" in footer and f"Page {number} of {len(pages)}" in footer, footer
+        body = [bottom for top, bottom, _ in words if TOP_PT < top < height - BOTTOM_PT]
+        filled = (max(body) - TOP_PT) / (height - TOP_PT - BOTTOM_PT)
+        # A page a quarter full or less would hold the tail of what the page before began.
+        assert filled > 0.25, (number, round(filled, 2))

@@ -159,6 +159,8 @@ COLUMN_GUIDE: dict[str, tuple[str, str]] = {
     "definition": ("What the measure counts, in words", "text"),
     "counted": ("The rule that selects the measure's records", "text"),
     "offence_group": ("The ONS offence group", "text"),
+    "item": ("What the row tells", "text"),
+    "detail": ("The report's setting or note", "text"),
 }
 
 HEADER_FONT = Font(bold=True)
@@ -479,7 +481,7 @@ def about_sheet(content: ReportContent) -> Sheet:
     return Sheet(
         ABOUT_SHEET,
         "The report's marking, filters, meeting details and source",
-        pd.DataFrame(items, columns=["item", "value"]),
+        pd.DataFrame(items, columns=["item", "detail"]),
     )
 
 
@@ -491,7 +493,8 @@ def build_workbook(content: ReportContent, progress: Progress = no_progress) -> 
     book.properties.keywords = content.settings.marking
     book.properties.category = content.settings.marking
     data = sheets(content) + comparison_sheets(content)
-    planned = [about_sheet(content), guide_sheet(content, data), *data]
+    about = about_sheet(content)
+    planned = [about, guide_sheet(content, [about, *data]), *data]
     for index, sheet in enumerate(planned):
         progress(index / len(planned), f"Writing the {sheet.name} sheet")
         _write_sheet(book, sheet, content.settings.marking)
