@@ -19,17 +19,24 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
+import lxml.html
 import pandas as pd
+import pyarrow as pa
 import pytest
+from builders import DISTRICTS, FORCE, build_tiny, covered_months
 from pptx import Presentation
 from pptx.util import Pt
+from truth import Truth, window_months
 
+from crimeprev.aggregate import open_database
 from crimeprev.cli.main import main
-from crimeprev.config import load_config
+from crimeprev.config import config_for, load_config
 from crimeprev.db import Database
 from crimeprev.periods import months_between
 from crimeprev.report import render
 from crimeprev.report.content import collect
+from crimeprev.report.exports import build_report
+from crimeprev.store import RECORD_SCHEMA, write_month
 from crimeprev.view import View
 
 SEP_22 = date(2022, 9, 1)
@@ -458,3 +465,111 @@ def test_the_printed_html_numbers_its_pages_and_holds_no_fragment(browser, html_
         filled = (max(body) - TOP_PT) / (height - TOP_PT - BOTTOM_PT)
         # A page a quarter full or less would hold the tail of what the page before began.
         assert filled > 0.25, (number, round(filled, 2))
+
+
+SENSITIVE_CASE = ["rape", "child-abuse-cse", "knife-crime"]
+FEWER = "fewer than 10"
+
+
+def _sparse_record(month: date, district: str, number: int, crime_type: str, knife: bool):
+    return {
+        "record_id": f"{month:%Y-%m}-{district}-{number}",
+        "force": FORCE,
+        "month_start": month,
+        "record_kind": "crime",
+        "district_code": district,
+        "crime_type": crime_type,
+        "is_knife_enabled": knife,
+        "is_domestic_abuse": False,
+        "is_hate_crime": False,
+        "is_night_time_economy": False,
+        "is_online": False,
+        "is_child_sexual_abuse": False,
+        "lsoa_code": None,
+        "latitude": None,
+        "longitude": None,
+        "outcome": None,
+    }
+
+
+@pytest.fixture(scope="module")
+def sparse_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The tiny folder with its records replaced: a rape every other month in Colchester only
+    (a handful a year), no child abuse at all, and 15 knife crimes a month in each district."""
+    root = build_tiny(tmp_path_factory.mktemp("sparse"))
+    for index, month in enumerate(covered_months()):
+        rows = []
+        for district in DISTRICTS:
+            rows += [_sparse_record(month, district, n, "Violence", True) for n in range(15)]
+        if index % 2 == 0:
+            rows.append(_sparse_record(month, "E07000071", 99, "Rape", False))
+        write_month(root, month, pa.Table.from_pylist(rows, schema=RECORD_SCHEMA))
+    config_for.cache_clear()
+    return root
+
+
+@pytest.fixture(scope="module")
+def sparse_db(sparse_root: Path) -> Database:
+    return open_database(sparse_root)
+
+
+def _viewer(db: Database, suffix: str, role: str = "viewer") -> bytes:
+    return build_report(db, View(SEP_22, role=role), suffix, strand_ids=SENSITIVE_CASE)
+
+
+def test_a_viewer_reads_fewer_than_10_where_a_count_is_small_in_every_format(
+    sparse_root: Path, sparse_db: Database
+):
+    truth = Truth(sparse_root)
+    current = truth.count("rape", FORCE, None, window_months(SEP_22))
+    assert isinstance(current, int) and 0 < current < 10  # the case the test is about
+    assert truth.count("child-abuse-cse", FORCE, None, window_months(SEP_22)) == 0
+    knife = truth.count("knife-crime", FORCE, None, window_months(SEP_22))
+
+    # The deck: the measure slide's table and the at-a-glance row say so in words.
+    deck = Presentation(io.BytesIO(_viewer(sparse_db, ".pptx")))
+    slide = next(s for s in deck.slides if s.name == "measure:rape")
+    table = next(s for s in slide.shapes if s.has_table).table
+    assert table.cell(1, 1).text == FEWER
+    glance = [
+        [c.text for c in row.cells]
+        for s in deck.slides
+        if s.name.startswith("glance:")
+        for shape in s.shapes
+        if shape.has_table
+        for row in shape.table.rows
+    ]
+    assert [r[2] for r in glance if r[1] == "Recorded rape"] == [FEWER]
+    assert [r[2] for r in glance if r[1] == "Child sexual abuse and exploitation"] == ["0"]
+    assert [r[2] for r in glance if r[1] == "Knife-enabled crime"] == [f"{knife:,}"]
+    picture = next(s for s in slide.shapes if s.shape_type == 13)
+    assert f"counted {FEWER}" in picture._element.nvPicPr.cNvPr.get("descr")
+
+    # The HTML: the comparison table's current-window cell.
+    html = _viewer(sparse_db, ".html").decode("utf-8")
+    tree = lxml.html.fromstring(html)
+    [year] = tree.xpath('//table[@data-measure="rape"][@data-comparison="previous_year"]')
+    assert [td.text_content() for td in year.xpath(".//tbody/tr[1]/td")][1] == FEWER
+
+    # The workbook: the Insight row and every month with one to nine records.
+    book = pd.read_excel(io.BytesIO(_viewer(sparse_db, ".xlsx")), sheet_name=None)
+    insight = book["Insight"].set_index(["measure_id", "comparison"])
+    assert insight.loc[("rape", "previous_year"), "current_count"] == FEWER
+    monthly = book["Monthly"][book["Monthly"]["measure_id"] == "rape"]
+    checked = 0
+    for row in monthly.itertuples():
+        month = row.month_start.date()
+        want = truth.count("rape", FORCE, None, [month])
+        if not isinstance(want, int):
+            continue
+        assert str(row.count_records) == (FEWER if 0 < want < 10 else str(want)), month
+        checked += 1
+    assert checked >= 40
+
+
+def test_an_analyst_reads_the_small_count_itself(sparse_root: Path, sparse_db: Database):
+    current = Truth(sparse_root).count("rape", FORCE, None, window_months(SEP_22))
+    deck = Presentation(io.BytesIO(_viewer(sparse_db, ".pptx", role="analyst")))
+    slide = next(s for s in deck.slides if s.name == "measure:rape")
+    table = next(s for s in slide.shapes if s.has_table).table
+    assert table.cell(1, 1).text == str(current)
