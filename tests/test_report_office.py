@@ -156,3 +156,60 @@ def test_the_rendered_deck_shows_the_figures(rendered):
     _, pages = rendered
     text = " ".join(w.text for page in pages for w in page.words)
     assert "3187" in text and "3,187" in text and "+13.3%" in text and "583" in text
+
+
+@pytest.mark.screenshots
+def test_the_summary_and_a_measure_slide_as_pictures(
+    office: dict[str, str], demo_db: Database, tmp_path: Path, screenshots_dir: Path
+) -> None:
+    """The summary slide and the night-time economy slide, drawn by LibreOffice, as PNG files
+    a reviewer opens: `deck-summary.png` and `deck-measure.png`."""
+    deck_path = tmp_path / "deck.pptx"
+    deck_path.write_bytes(build_report(demo_db, View(date(2022, 9, 1)), ".pptx"))
+    deck = Presentation(io.BytesIO(deck_path.read_bytes()))
+    names = [slide.name for slide in deck.slides]
+    subprocess.run(
+        [
+            office["soffice"],
+            f"-env:UserInstallation={(tmp_path / 'profile').as_uri()}",
+            "--headless",
+            "--convert-to",
+            "pdf",
+            "--outdir",
+            str(tmp_path),
+            str(deck_path),
+        ],
+        check=True,
+        capture_output=True,
+        timeout=600,
+    )
+    written = []
+    for name, picture in (
+        ("summary", "deck-summary"),
+        ("measure:night-time-economy", "deck-measure"),
+    ):
+        number = names.index(name) + 1
+        stem = screenshots_dir / picture
+        subprocess.run(
+            [
+                office["pdftoppm"],
+                "-r",
+                "110",
+                "-png",
+                "-singlefile",
+                "-f",
+                str(number),
+                "-l",
+                str(number),
+                str(tmp_path / "deck.pdf"),
+                str(stem),
+            ],
+            check=True,
+            timeout=300,
+        )
+        written.append(stem.with_suffix(".png"))
+    for path in written:
+        image = Image.open(path)
+        assert image.width >= 1400 and abs(image.width / image.height - 16 / 9) < 0.01
+        grey = image.convert("L")
+        assert sum(grey.histogram()[:235]) / (grey.width * grey.height) > 0.02, path

@@ -303,7 +303,7 @@ class _Deck:
         ]
         width = CONTENT_WIDTH_IN - 0.8
         _text_box(
-            slide, MARGIN_IN, FOOTER_TOP_IN - 0.04, width, 0.5, footer, FOOTER_PT, MUTED
+            slide, MARGIN_IN, FOOTER_TOP_IN, width, 0.48, footer, FOOTER_PT, MUTED
         ).name = FOOTER_SHAPE
         _text_box(
             slide,
