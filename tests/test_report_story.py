@@ -24,6 +24,7 @@ import pandas as pd
 import pyarrow as pa
 import pytest
 from builders import DISTRICTS, FORCE, build_tiny, covered_months
+from folders import FOLDER_NAMES
 from pptx import Presentation
 from pptx.util import Pt
 from truth import Truth, window_months
@@ -573,3 +574,36 @@ def test_an_analyst_reads_the_small_count_itself(sparse_root: Path, sparse_db: D
     slide = next(s for s in deck.slides if s.name == "measure:rape")
     table = next(s for s in slide.shapes if s.has_table).table
     assert table.cell(1, 1).text == str(current)
+
+
+@pytest.mark.parametrize("data_folder", FOLDER_NAMES, indirect=True)
+def test_every_format_builds_on_every_folder_with_its_marking_and_plain_tables(
+    data_folder: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The demo, the demo with two months taken out, the real police.uk import and a scaled
+    demo of several forces: each report builds at the latest month, the deck marked and
+    named on every slide, the workbook read by pandas as Tables, the HTML with its page rule."""
+    truth = Truth(data_folder)
+    period = truth.all_months[-1]
+    force = truth.forces[0]
+    built = {}
+    for suffix in (".pptx", ".xlsx", ".html"):
+        out = data_folder.parent / f"{data_folder.name}-latest{suffix}"
+        args = ["--data-dir", str(data_folder), "report", "--period", f"{period:%Y-%m}"]
+        if len(truth.forces) > 1:
+            args += ["--force", force]
+        assert main([*args, "--out", str(out)]) == 0, capsys.readouterr().err
+        built[suffix] = out.read_bytes()
+    deck = Presentation(io.BytesIO(built[".pptx"]))
+    for slide in deck.slides:
+        assert slide.name, "a slide without a name"
+        marking = [s.text_frame.text for s in slide.shapes if s.name == "Protective marking"]
+        assert marking == ["OFFICIAL"], slide.name
+        assert "nan" not in " ".join(t for _, t in _texts(slide)).split()
+    summary = next(s for s in deck.slides if s.name == "summary")
+    body = next(s for s in summary.shapes if s.name == "Summary")
+    assert 1 <= len(body.text_frame.paragraphs) <= 5
+    book = pd.read_excel(io.BytesIO(built[".xlsx"]), sheet_name=None)
+    for name, frame in book.items():
+        assert not [c for c in frame.columns if str(c).startswith("Unnamed")], name
+    assert 'counter(page) " of " counter(pages)' in built[".html"].decode("utf-8")

@@ -19,6 +19,7 @@ import struct
 import zipfile
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -1060,7 +1061,7 @@ def _strand_delivery_slide(deck: _Deck, section: StrandSection, with_commentary:
     _set_notes(slide, notes)
 
 
-def _strand_line(section: StrandSection, found: dict[str, Finding]) -> str:
+def _strand_line(section: StrandSection, found: dict[str, Finding], period: date) -> str:
     """A strand's line on its group's divider: each measure's change, and its delivery."""
     parts = []
     for measure in section.measures:
@@ -1068,7 +1069,11 @@ def _strand_line(section: StrandSection, found: dict[str, Finding]) -> str:
         if finding is not None:
             parts.append(f"{finding.measure_name} {finding.change}, {finding.verdict}")
     if not section.measures:
-        parts.append(section.note or "reported through operational results")
+        parts.append(
+            section.note
+            or strand_empty_note(section, period)
+            or "reported through operational results"
+        )
     if section.delivery is not None:
         parts.append(
             f"{len(section.delivery.achieved)} actions completed, "
@@ -1092,7 +1097,7 @@ def _divider_slide(
         [f"The {group} strands: {', '.join(s.strand.name for s in sections)}."],
         key=f"group:{group}",
     )
-    lines = [_strand_line(s, found) for s in sections]
+    lines = [_strand_line(s, found, deck.content.period) for s in sections]
     width, height = CONTENT_WIDTH_IN, BODY_BOTTOM_IN - BODY_TOP_IN
     size = fitting_size(_bulleted(lines), width, height * 0.85, 20, MIN_PT) or MIN_PT
     _text_box(slide, MARGIN_IN, BODY_TOP_IN, width, height, lines, size, bullets=True)
@@ -1110,12 +1115,13 @@ def _core_property(text: str) -> str:
 
 
 def _needs_delivery_slide(section: StrandSection) -> bool:
-    """Whether a strand gets its delivery slide: always without a measure slide (it carries
-    the commentary), else when it has an action to list (no near-empty slide)."""
-    if not section.measures:
-        return True
+    """Whether a strand gets its delivery slide: when it has an action to list, or when it
+    has commentary and no measure slide to carry it. Otherwise the slide would be all but
+    empty, and the group's divider says what the strand has."""
     plan = section.delivery
-    return plan is None or bool(plan.achieved or plan.scheduled)
+    if plan is not None and (plan.achieved or plan.scheduled):
+        return True
+    return not section.measures and bool(section.commentary)
 
 
 def build_deck(content: ReportContent, progress: Progress = no_progress) -> bytes:

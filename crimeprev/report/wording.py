@@ -183,13 +183,24 @@ def summary_bullets(
     bullet naming the rest; the delivery plan's line last."""
     limit = max(2, min(most, MAX_BULLETS))
     exceptions = exceptions_first(found)
-    others = len(found) - len(exceptions)
+    untested = [f for f in found if f.pct_change is None and not f.is_exception]
+    others = len(found) - len(exceptions) - len(untested)
     tail = [delivery] if delivery else []
+    if untested:
+        tail.insert(
+            0,
+            f"{len(untested)} measure{'s' if len(untested) != 1 else ''} cannot be compared "
+            "with the year before: the data does not cover both windows, or a count is not "
+            "shown",
+        )
     closing = None
     if not found:
         closing = "No recorded-crime measure is reported for this choice of strands."
-    elif not exceptions:
-        closing = f"All {len(found)} measures are {WITHIN_NORMAL}, with no special-cause signal"
+    elif others and not exceptions:
+        closing = (
+            f"{'All ' if not untested else ''}{others} measure{'s are' if others != 1 else ' is'}"
+            f" {WITHIN_NORMAL}, with no special-cause signal"
+        )
     elif others:
         closing = (
             f"The other {others} measure{'s are' if others != 1 else ' is'} {WITHIN_NORMAL}, "
