@@ -74,6 +74,7 @@ ul.headline li { font-size: 1.1rem; font-weight: 600; margin-bottom: .25rem; }
   h3 { break-after: avoid; }
   article, table, figure, blockquote, .block { break-inside: avoid; }
   section.strand { break-before: page; }
+  section.strand.brief { break-before: auto; break-inside: avoid; }
   section#delivery { break-inside: avoid; }
   figure img { max-width: 62%; }
   table { font-size: 9pt; }
@@ -255,8 +256,11 @@ def _strand(content: ReportContent, section: StrandSection, svgs: dict[str, byte
     """A strand: the lead's commentary first, then its measures, then its operational
     results; each block is kept whole on a printed page."""
     strand = section.strand
+    brief = not section.measures and section.activity.empty
     parts = [
-        f'<section class="strand" id="strand-{escape(strand.id)}">',
+        # A strand with neither measures nor results is a few lines: it follows the strand
+        # before it on the page rather than take a printed page of its own.
+        f'<section class="strand{" brief" if brief else ""}" id="strand-{escape(strand.id)}">',
         f"<h2>{escape(strand.name)}</h2>",
         f'<p class="meta">{escape(strand.group)} · Thematic lead: {escape(strand.lead_role)}</p>',
     ]
