@@ -158,6 +158,29 @@ def test_the_summary_is_five_bullets_at_most_at_24_pt_exceptions_first(deck, fig
     assert str(abs(worst["pct_change"])) in bullets[0].text
 
 
+def test_good_and_bad_news_are_coloured_and_worded_at_a_glance(deck, figures):
+    concern, improvement = "B34000", "005A8C"
+    seen = set()
+    for slide in deck.slides:
+        if not slide.name.startswith("glance:"):
+            continue
+        table = next(s for s in slide.shapes if s.has_table).table
+        header = [c.text for c in table.rows[0].cells]
+        verdict = header.index("Beyond normal variation")
+        for row in list(table.rows)[1:]:
+            cell = row.cells[verdict]
+            words = cell.text
+            colours = {str(r.font.color.rgb) for r in cell.text_frame.paragraphs[0].runs}
+            if words == "Yes, a concern":
+                assert colours == {concern}
+            elif words == "Yes, an improvement":
+                assert colours == {improvement}
+            else:
+                assert not colours & {concern, improvement}
+            seen.add(words)
+    assert {"Yes, a concern", "Yes, an improvement", "No"} <= seen
+
+
 def test_every_slide_carries_the_marking_and_the_meeting_details(deck):
     for slide in deck.slides:
         marking = [s for s in slide.shapes if s.name == "Protective marking"]
@@ -543,6 +566,9 @@ def test_a_viewer_reads_fewer_than_10_where_a_count_is_small_in_every_format(
     assert [r[2] for r in glance if r[1] == "Recorded rape"] == [FEWER]
     assert [r[2] for r in glance if r[1] == "Child sexual abuse and exploitation"] == ["0"]
     assert [r[2] for r in glance if r[1] == "Knife-enabled crime"] == [f"{knife:,}"]
+    summary = next(s for s in deck.slides if s.name == "summary")
+    caption = next(s for s in summary.shapes if s.name == "Caption").text_frame.text
+    assert "a count under 10 reads “fewer than 10”" in caption
     picture = next(s for s in slide.shapes if s.shape_type == 13)
     assert f"counted {FEWER}" in picture._element.nvPicPr.cNvPr.get("descr")
 

@@ -652,6 +652,11 @@ def _delivery_bullet(content: ReportContent) -> str | None:
     )
 
 
+def _suppression_words(content: ReportContent) -> str:
+    threshold = content.config.map.sensitive_min_count
+    return f" · in sensitive strands a count under {threshold} reads “fewer than {threshold}”"
+
+
 def _summary_slide(deck: _Deck, found: list[Finding]) -> None:
     """One slide of at most five bullets, exceptions first, at 24 pt or more; the generated
     narrative, every sentence of it, goes to the speaker notes."""
@@ -660,7 +665,8 @@ def _summary_slide(deck: _Deck, found: list[Finding]) -> None:
     bullets = summary_bullets(found, delivery)
     slide = deck.slide(
         summary_title(found, content.period),
-        f"{content.current_window.label()} · {content.place_label} · exceptions first",
+        f"{content.current_window.label()} · {content.place_label} · exceptions first"
+        + (_suppression_words(content) if content.filters.role == "viewer" else ""),
         [
             "Exceptions: a change on the year before that is "
             f"{BEYOND_NORMAL} (a test that allows for it), or a special-cause signal on the "
