@@ -427,8 +427,6 @@ def test_the_reports_workbook_from_the_cli_counts_the_force(
         ]
     )
     assert status == 0
-    sheet = pd.read_excel(out, sheet_name="Insight", header=None)
-    header = sheet.index[sheet[0] == "strand"][0]
-    table = pd.read_excel(out, sheet_name="Insight", header=header)
-    row = table[(table["measure"] == "knife-crime") & (table["comparison"] == "previous_year")]
+    table = pd.read_excel(out, sheet_name="Insight")  # an Excel Table, its header in row 1
+    row = table[(table["measure_id"] == "knife-crime") & (table["comparison"] == "previous_year")]
     assert int(row["current_count"].iloc[0]) == len(in_window(synthetic_knife, CURRENT))

@@ -54,6 +54,8 @@ MONTH_TEXT_COLUMNS = {
 PCT_COLUMNS = {"pct_change", "pct_change_previous_year", "pct_change_baseline"}
 SHARE_COLUMNS = {"pct_complete"}
 COUNT_COLUMNS = {
+    "count",
+    "previous_count",
     "count_records",
     "comparator_count",
     "current_count",
@@ -159,6 +161,20 @@ COLUMN_GUIDE: dict[str, tuple[str, str]] = {
     "definition": ("What the measure counts, in words", "text"),
     "counted": ("The rule that selects the measure's records", "text"),
     "offence_group": ("The ONS offence group", "text"),
+    "force": ("The police force area", "text"),
+    "count": ("Offences the ONS tables publish for the force in the year", "offences"),
+    "previous_count": ("Offences the ONS tables publish for the year before", "offences"),
+    "pct_change_marker": ("The ONS marker where no change is published", "text"),
+    "population": ("Residents or households the rate is per", "people or households"),
+    "denominator": ("Whether the rate is per residents or per households", "text"),
+    "rate_per_1000": ("Offences per 1,000 residents (or households)", "per 1,000"),
+    "rate_marker": ("The ONS marker where no rate is published", "text"),
+    "england_wales_rate": ("The rate for England and Wales", "per 1,000"),
+    "rank": ("The force's rank by rate among the 42 forces, 1 the lowest", "rank"),
+    "ranked_of": ("How many forces are ranked", "forces"),
+    "peer_place": ("The force's place by rate in its peer group", "text"),
+    "funnel": ("Whether the rate lies outside the funnel limits around England and Wales", "text"),
+    "funnel_overdispersed": ("The same, with limits widened by the spread between forces", "text"),
     "item": ("What the row tells", "text"),
     "detail": ("The report's setting or note", "text"),
 }
@@ -196,7 +212,7 @@ def _value(column: str, value: Any) -> Any:
     if hasattr(value, "item"):  # numpy scalars
         value = value.item()
     if (column in PCT_COLUMNS or column in SHARE_COLUMNS) and isinstance(value, int | float):
-        return round(float(value) / 100, 6)
+        return float(value) / 100
     return value
 
 
