@@ -36,6 +36,7 @@ from crimeprev.periods import Window, add_months, month_label, month_long_label,
 from crimeprev.present.charts import monthly_chart
 from crimeprev.present.labels import force_wide_note
 from crimeprev.present.narrative import overview_narrative
+from crimeprev.report.wording import count_words, month_words, pct_words
 from crimeprev.view import View
 
 Progress = Callable[[float, str], None]
@@ -457,25 +458,17 @@ def chart_alt_text(content: ReportContent, section: MeasureSection) -> str:
     if not year.empty:
         row = year.iloc[0]
         count, pct = row["current_count"], row["pct_change"]
-        if isinstance(count, str):
-            text += f" The 12 months to {month_long_label(period)} counted {count}."
-        elif count is not None and not pd.isna(count):
-            text += f" The 12 months to {month_long_label(period)} counted {int(count):,}"
+        if isinstance(count, str) or (count is not None and not pd.isna(count)):
+            text += f" The 12 months to {month_words(period)} counted {count_words(count)}"
             if pct is not None and not pd.isna(pct):
-                direction = "more" if pct > 0 else "fewer"
-                text += f", {abs(float(pct)):.1f}% {direction} than the year before"
+                text += f", {pct_words(float(pct))} on the year before"
             text += "."
     counts = pd.to_numeric(section.series["count_records"], errors="coerce")
     if counts.notna().any():
         top = section.series.loc[counts.idxmax()]
-        latest = section.series.iloc[-1]
-        text += (
-            f" The highest month is {month_long_label(pd.Timestamp(top['month_start']).date())}"
-            f" with {int(counts.max()):,}."
-        )
-        latest_count = latest["count_records"]
-        if isinstance(latest_count, str):
-            text += f" {month_long_label(period)}: {latest_count}."
-        elif latest_count is not None and not pd.isna(latest_count):
-            text += f" {month_long_label(period)}: {int(latest_count):,}."
+        top_month = pd.Timestamp(top["month_start"]).date()
+        text += f" The highest month is {month_words(top_month)} with {count_words(counts.max())}."
+        latest = section.series.iloc[-1]["count_records"]
+        if isinstance(latest, str) or (latest is not None and not pd.isna(latest)):
+            text += f" {month_words(period)}: {count_words(latest)}."
     return text
