@@ -25,7 +25,7 @@ from typing import Any
 
 from pptx import Presentation
 from pptx.dml.color import RGBColor
-from pptx.enum.shapes import MSO_SHAPE
+from pptx.enum.shapes import MSO_SHAPE, PP_PLACEHOLDER
 from pptx.enum.text import MSO_ANCHOR, MSO_AUTO_SIZE, PP_ALIGN
 from pptx.presentation import Presentation as PresentationType
 from pptx.slide import Slide
@@ -329,13 +329,7 @@ MARKING_SHAPE = "Protective marking"
 FOOTER_SHAPE = "Footer"
 
 
-def _title_types() -> tuple[Any, ...]:
-    from pptx.enum.shapes import PP_PLACEHOLDER
-
-    return (PP_PLACEHOLDER.TITLE, PP_PLACEHOLDER.CENTER_TITLE)
-
-
-TITLE_TYPES = _title_types()
+TITLE_TYPES = (PP_PLACEHOLDER.TITLE, PP_PLACEHOLDER.CENTER_TITLE)
 
 
 def _clear_placeholders(slide: Slide, keep: Sequence[int] = ()) -> None:
