@@ -51,8 +51,8 @@ def format_month(month: date) -> str:
 
 
 def month_label(month: date) -> str:
-    """A month as the report prints it in headings, for example `Sep 22`."""
-    return f"{MONTH_ABBREVIATIONS[month.month - 1]} {month.year % 100:02d}"
+    """A month as every heading, table and axis writes it, for example `Sep 2022`."""
+    return f"{MONTH_ABBREVIATIONS[month.month - 1]} {month.year:04d}"
 
 
 def month_long_label(month: date) -> str:
@@ -116,7 +116,7 @@ class Window:
         return Window(add_months(self.start, months), add_months(self.end, months))
 
     def label(self) -> str:
-        """The report's column heading, for example `12 months ending Sep 22`."""
+        """The report's column heading, for example `12 months ending Sep 2022`."""
         return f"{len(self.months)} months ending {month_label(self.end)}"
 
     def missing_from(self, covered: set[date]) -> list[date]:

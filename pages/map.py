@@ -124,7 +124,15 @@ if show_hotspots:
     if hotspots is None or hotspots.empty:
         st.info("No cell has enough located records to show.", icon=":material/info:")
     elif shapes is None:
-        st.altair_chart(map_charts.hotspot_chart(hotspots), width="content")
+        outlines = None
+        if config.map.boundaries is not None:
+            try:
+                outlines = maps.load_boundaries(config.map, list(figures["district_code"]))
+            except maps.BoundaryError:
+                outlines = None
+        if outlines is None:
+            st.caption("No district boundaries are configured, so the cells are drawn alone.")
+        st.altair_chart(map_charts.hotspot_chart(hotspots, outlines), width="content")
 
 st.subheader("Districts", divider="gray")
 shown = figures if not chosen else figures[figures["district_slug"].isin(chosen)]
@@ -143,7 +151,11 @@ ui.data_table(
     ],
     ui.csv_name(view, f"{measure_id}-district-map"),
     column_config={
-        "population": st.column_config.NumberColumn("Residents (mid-2022)"),
+        "population": st.column_config.NumberColumn("Residents (mid-2022)", format="localized"),
+        "previous_count": st.column_config.NumberColumn("12 months before", format="localized"),
+        "current_count": st.column_config.NumberColumn(
+            "12 months to the period", format="localized"
+        ),
         "rate_per_1000": st.column_config.NumberColumn("Per 1,000 residents", format="%.2f"),
     },
 )

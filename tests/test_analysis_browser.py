@@ -149,7 +149,7 @@ def test_the_tile_map_draws_every_district_and_a_click_filters(server: str, page
     chart.locator("text", has_text=re.compile("^Basildon$")).click()
     expect(page).to_have_url(re.compile(r"district=basildon"))
     expect(page.get_by_test_id("stSidebar").get_by_text("Basildon")).to_be_visible()
-    expect(_main(page).get_by_text("12 months ending Sep 22 · Basildon")).to_be_visible()
+    expect(_main(page).get_by_text("12 months ending Sep 2022 · Basildon")).to_be_visible()
     expect(_first_column(page)).to_have_text(["Basildon"])
     _no_exception(page)
 

@@ -41,8 +41,8 @@ def _breakdown() -> pd.DataFrame:
             "previous_count": [100, 300, 110],
             "diff": [20, 40, -15],
             "pct_change": [20.0, 13.3, -13.6],
-            "current_label": "12 months ending Sep 22",
-            "previous_label": "12 months ending Sep 21",
+            "current_label": "12 months ending Sep 2022",
+            "previous_label": "12 months ending Sep 2021",
         }
     )
 
@@ -74,11 +74,11 @@ def test_label_windows_marks_twelve_current_months_and_the_same_months_a_year_ea
     assert by_window.loc["earlier", "count"] == 12
     labels = dict(zip(labelled["window"], labelled["window_label"], strict=True))
     assert labels == {
-        "current": "12 months ending Sep 22",
-        "year_earlier": "12 months ending Sep 21",
+        "current": "12 months ending Sep 2022",
+        "year_earlier": "12 months ending Sep 2021",
         "earlier": "Earlier months",
     }
-    assert labelled.loc[labelled["month_start"] == "2022-09-01", "month_label"].item() == "Sep 22"
+    assert labelled.loc[labelled["month_start"] == "2022-09-01", "month_label"].item() == "Sep 2022"
 
 
 def test_monthly_chart_keeps_gap_months_as_nulls_not_zeros() -> None:
@@ -102,8 +102,8 @@ def test_monthly_chart_colours_the_windows_with_the_shared_palette() -> None:
     colour = bars[0]["encoding"]["color"]
     assert colour["field"] == "window_label"
     assert colour["scale"]["domain"] == [
-        "12 months ending Sep 22",
-        "12 months ending Sep 21",
+        "12 months ending Sep 2022",
+        "12 months ending Sep 2021",
         "Earlier months",
     ]
     assert colour["scale"]["range"] == [charts.BLUE, charts.ORANGE, charts.GREY]

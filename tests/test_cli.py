@@ -67,7 +67,7 @@ def test_insight_for_several_districts_counts_only_those(demo_root: Path, demo_d
 def test_the_table_format_prints_the_report_headings(demo_root: Path):
     result = _run(demo_root, "insight", "--period", "2022-09", "--strand", "knife-crime")
     assert result.returncode == 0, result.stderr
-    assert "12 months ending Dec 19" in result.stdout
+    assert "12 months ending Dec 2019" in result.stdout
     assert "+60.2%" in result.stdout
 
 

@@ -254,7 +254,7 @@ def test_several_measures_count_a_record_once(demo_db: Database, records: pd.Dat
 @pytest.mark.parametrize(
     ("month", "granularity", "bucket"),
     [
-        (date(2022, 9, 1), "month", (date(2022, 9, 1), "Sep 22")),
+        (date(2022, 9, 1), "month", (date(2022, 9, 1), "Sep 2022")),
         (date(2022, 9, 1), "quarter", (date(2022, 7, 1), "2022/23 Q2")),
         (date(2022, 4, 1), "quarter", (date(2022, 4, 1), "2022/23 Q1")),
         (date(2023, 3, 1), "quarter", (date(2023, 1, 1), "2022/23 Q4")),

@@ -115,15 +115,15 @@ def test_strand_page_shows_the_report_tables(open_page: OpenPage, demo_db: Datab
     assert at.title[0].value == "Knife crime"
     baseline = at.table[1].value
     assert baseline.columns.tolist() == [
-        "12 months ending Dec 19",
-        "12 months ending Sep 22",
+        "12 months ending Dec 2019",
+        "12 months ending Sep 2022",
         "Diff.",
         "% Diff.",
     ]
     assert baseline.iloc[0].tolist() == ["1989", "3187", "1198", "+60.2%"]
     assert at.table[0].value.columns.tolist()[:2] == [
-        "12 months ending Sep 21",
-        "12 months ending Sep 22",
+        "12 months ending Sep 2021",
+        "12 months ending Sep 2022",
     ]
     assert _table_cells(at) == _expected_cells(demo_db, SEP_22, "knife-crime", None)
 

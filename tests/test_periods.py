@@ -38,8 +38,8 @@ def test_report_windows_for_september_2022():
     assert previous.current == Window(date(2021, 10, 1), date(2022, 9, 1))
     assert previous.comparator == Window(date(2020, 10, 1), date(2021, 9, 1))
     assert baseline.comparator == Window(date(2019, 1, 1), date(2019, 12, 1))
-    assert previous.current.label() == "12 months ending Sep 22"
-    assert baseline.comparator.label() == "12 months ending Dec 19"
+    assert previous.current.label() == "12 months ending Sep 2022"
+    assert baseline.comparator.label() == "12 months ending Dec 2019"
     assert len(previous.current.months) == 12
 
 

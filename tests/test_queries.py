@@ -57,7 +57,7 @@ def test_baseline_comparison_counts_every_district(tiny):
     assert row["diff"] == current - comparator
     assert row["pct_change"] == round(100 * (current - comparator) / comparator, 1)
     assert row.complete
-    assert row.comparator_label == "12 months ending Dec 19"
+    assert row.comparator_label == "12 months ending Dec 2019"
 
 
 def test_a_window_with_a_missing_month_is_incomplete_not_summed(tiny):

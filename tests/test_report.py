@@ -176,7 +176,7 @@ def test_every_number_on_a_measure_slide_is_the_insight_figure(deck, insight_row
             comparator_label = Window.ending(parse_month(expected["comparator_end"])).label()
             assert table == [
                 [comparator_label, str(expected["comparator_count"])],
-                ["12 months ending Sep 22", str(expected["current_count"])],
+                ["12 months ending Sep 2022", str(expected["current_count"])],
                 ["Diff.", str(expected["diff"])],
                 ["% Diff.", format_pct(expected["pct_change"])],
             ]
@@ -286,7 +286,7 @@ def test_speaker_notes_give_definitions_windows_and_source(deck):
     notes = slide.notes_slide.notes_text_frame.text
     assert knife.definition in notes
     assert knife.rule.describe() in notes
-    assert "12 months ending Sep 21" in notes and "12 months ending Dec 19" in notes
+    assert "12 months ending Sep 2021" in notes and "12 months ending Dec 2019" in notes
     assert "Essex Police" in notes and "September 2022" in notes
     assert "Knife-enabled crime in the year to September 2022" in notes  # the commentary
 

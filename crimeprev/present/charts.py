@@ -15,7 +15,8 @@ import pandas as pd
 import pyarrow as pa
 
 from crimeprev.figures.delivery import STATUS_COLUMNS
-from crimeprev.periods import Window, month_label
+from crimeprev.formats import VEGA_COUNT, VEGA_MONTH, VEGA_SIGNED_COUNT, vega_pct_change
+from crimeprev.periods import Window, add_months, month_label
 
 BLUE = "#0072B2"
 ORANGE = "#E69F00"
@@ -76,6 +77,30 @@ def styled(chart: ChartT) -> ChartT:
     return cast(ChartT, configured)
 
 
+def month_ticks(months: pd.Series, step: int = 3) -> list[alt.DateTime]:
+    """Every `step`th month counting back from the last one, so the axis ends at the last month
+    of data (not the month after it, where a bar's band ends)."""
+    if months.empty:
+        return []
+    first = pd.Timestamp(months.min()).date()
+    tick = pd.Timestamp(months.max()).date()
+    ticks = []
+    while tick >= first:
+        ticks.append(alt.DateTime(year=tick.year, month=tick.month, date=1))
+        tick = add_months(tick, -step)
+    return ticks[::-1]
+
+
+def month_x(months: pd.Series, step: int = 3) -> alt.X:
+    """The month axis every monthly chart shares: `Sep 2022` labels every `step` months, the
+    last at the last month of data."""
+    return alt.X(
+        "yearmonth(month_start):T",
+        title=None,
+        axis=alt.Axis(format=VEGA_MONTH, labelAngle=-45, values=month_ticks(months, step)),
+    )
+
+
 def label_windows(series: pd.DataFrame, period: date, window_months: int = 12) -> pd.DataFrame:
     """Mark each month of a monthly series as in the current window, the same months a year
     earlier, or earlier still; with the label each window goes by in the chart's legend."""
@@ -120,11 +145,7 @@ def monthly_chart(
     """Bars of one measure's monthly counts: the current window in blue, the same months a year
     earlier in orange, older months grey. A month the data does not cover is a shaded gap."""
     frame = label_windows(series, period, window_months)
-    x = alt.X(
-        "yearmonth(month_start):T",
-        title=None,
-        axis=alt.Axis(format="%b %y", labelAngle=-45, tickCount={"interval": "month", "step": 3}),
-    )
+    x = month_x(frame["month_start"])
     missing = alt.Chart().transform_filter("!datum.is_covered")
     gap_tooltip = [alt.Tooltip("month_label:N", title="Month"), alt.Tooltip("note:N", title="")]
     gaps = (
@@ -144,7 +165,7 @@ def monthly_chart(
             color=alt.Color("window_label:N", scale=_window_scale(frame), sort=None, legend=LEGEND),
             tooltip=[
                 alt.Tooltip("month_label:N", title="Month"),
-                alt.Tooltip("count_records:Q", title=unit.capitalize(), format=","),
+                alt.Tooltip("count_records:Q", title=unit.capitalize(), format=VEGA_COUNT),
                 alt.Tooltip("window_label:N", title="Window"),
             ],
         )
@@ -169,10 +190,10 @@ def district_chart(
     tooltip = [
         alt.Tooltip("district_name:N", title="District"),
         alt.Tooltip("lpa:N", title="LPA"),
-        alt.Tooltip("current_count:Q", title="12 months to period", format=","),
-        alt.Tooltip("previous_count:Q", title="12 months before", format=","),
-        alt.Tooltip("diff:Q", title="Difference", format="+,"),
-        alt.Tooltip("pct_change:Q", title="% change", format="+.1f"),
+        alt.Tooltip("current_count:Q", title="12 months to period", format=VEGA_COUNT),
+        alt.Tooltip("previous_count:Q", title="12 months before", format=VEGA_COUNT),
+        alt.Tooltip("diff:Q", title="Difference", format=VEGA_SIGNED_COUNT),
+        alt.Tooltip("pct_change_text:N", title="% change"),
     ]
     bars = (
         alt.Chart()
@@ -196,7 +217,9 @@ def district_chart(
     )
     heading = alt.Title(title) if title else alt.Undefined
     return styled(
-        alt.LayerChart(layer=[bars, ticks], data=frame, height=alt.Step(26), title=heading)
+        alt.LayerChart(
+            layer=[bars, ticks], data=frame, height=alt.Step(26), title=heading
+        ).transform_calculate(pct_change_text=vega_pct_change())
     )
 
 
@@ -251,14 +274,10 @@ def spc_chart(table: pd.DataFrame, title: str = "", unit: str = "records") -> al
 
     frame = table.copy()
     frame["month_label"] = [month_label(pd.Timestamp(m).date()) for m in frame["month_start"]]
-    x = alt.X(
-        "yearmonth(month_start):T",
-        title=None,
-        axis=alt.Axis(format="%b %y", labelAngle=-45, tickCount={"interval": "month", "step": 3}),
-    )
+    x = month_x(frame["month_start"])
     tooltip = [
         alt.Tooltip("month_label:N", title="Month"),
-        alt.Tooltip("count_records:Q", title=unit.capitalize(), format=","),
+        alt.Tooltip("count_records:Q", title=unit.capitalize(), format=VEGA_COUNT),
         alt.Tooltip("mean:Q", title="Mean", format=",.1f"),
         alt.Tooltip("lower_limit:Q", title="Lower process limit", format=",.1f"),
         alt.Tooltip("upper_limit:Q", title="Upper process limit", format=",.1f"),
@@ -331,11 +350,7 @@ def coverage_chart(monthly: pd.DataFrame) -> alt.LayerChart:
     frame = monthly.assign(
         kind_label=[RECORD_KIND_LABELS.get(k, k) if k else "" for k in monthly["record_kind"]],
     )
-    x = alt.X(
-        "yearmonth(month_start):T",
-        title=None,
-        axis=alt.Axis(format="%b %y", labelAngle=-45, tickCount={"interval": "month", "step": 3}),
-    )
+    x = month_x(frame["month_start"])
     kinds = [k for k in RECORD_KIND_LABELS.values() if k in set(frame["kind_label"])]
     bars = (
         alt.Chart()
@@ -343,7 +358,7 @@ def coverage_chart(monthly: pd.DataFrame) -> alt.LayerChart:
         .mark_bar()
         .encode(
             x=x,
-            y=alt.Y("sum(count_records):Q", title="Records", axis=alt.Axis(format=",d")),
+            y=alt.Y("sum(count_records):Q", title="Records", axis=alt.Axis(format=VEGA_COUNT)),
             color=alt.Color(
                 "kind_label:N",
                 scale=alt.Scale(domain=kinds, range=list(PALETTE[: len(kinds)])),
@@ -352,7 +367,7 @@ def coverage_chart(monthly: pd.DataFrame) -> alt.LayerChart:
             tooltip=[
                 alt.Tooltip("month_label:N", title="Month"),
                 alt.Tooltip("kind_label:N", title="Kind"),
-                alt.Tooltip("sum(count_records):Q", title="Records", format=","),
+                alt.Tooltip("sum(count_records):Q", title="Records", format=VEGA_COUNT),
             ],
         )
     )

@@ -13,6 +13,7 @@ from crimeprev.figures.explore import (
     Exploration,
     window_label,
 )
+from crimeprev.formats import VEGA_COUNT, vega_pct_change
 from crimeprev.present.charts import BLUE, HEIGHT, LABEL_AXIS, LEGEND, ORANGE, styled
 
 
@@ -42,11 +43,12 @@ def breakdown_chart(exploration: Exploration, dimension: str, unit: str) -> alt.
             tooltip=[
                 alt.Tooltip("dimension_value:N", title=DIMENSION_LABELS[dimension]),
                 alt.Tooltip("window_label:N", title="Period"),
-                alt.Tooltip("count_records:Q", title=unit.capitalize(), format=","),
-                alt.Tooltip("pct_change:Q", title="% change", format="+.1f"),
+                alt.Tooltip("count_records:Q", title=unit.capitalize(), format=VEGA_COUNT),
+                alt.Tooltip("pct_change_text:N", title="% change"),
             ],
         )
         .add_params(pick)
+        .transform_calculate(pct_change_text=vega_pct_change())
         .properties(height=max(HEIGHT, 34 * len(order)))
     )
     return styled(chart)
@@ -72,7 +74,7 @@ def timeline_chart(exploration: Exploration, unit: str) -> alt.Chart:
             ),
             tooltip=[
                 alt.Tooltip("bucket_label:N", title="Period"),
-                alt.Tooltip("count_records:Q", title=unit.capitalize(), format=","),
+                alt.Tooltip("count_records:Q", title=unit.capitalize(), format=VEGA_COUNT),
                 alt.Tooltip("count_months:Q", title="Months counted"),
             ],
         )

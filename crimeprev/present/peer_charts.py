@@ -10,6 +10,7 @@ import altair as alt
 import pandas as pd
 
 from crimeprev.figures.peers import PeerTable, funnel_limits, funnel_points, peer_rows
+from crimeprev.formats import VEGA_COUNT, VEGA_RATE, vega_pct_change
 from crimeprev.present.charts import BLUE, GREY, HEIGHT, LABEL_AXIS, ORANGE, VERMILLION, styled
 
 ROLES = ["This force", "Peer", "Other force"]
@@ -65,9 +66,13 @@ def funnel_chart(table: PeerTable) -> alt.LayerChart:
             color=alt.Color("role:N", scale=ROLE_SCALE, title=None),
             tooltip=[
                 alt.Tooltip("force:N", title="Force"),
-                alt.Tooltip("count:Q", title="Offences", format=","),
-                alt.Tooltip("population:Q", title=table.denominator.capitalize(), format=","),
-                alt.Tooltip("rate_per_1000:Q", title=table.rate_label.capitalize(), format=".2f"),
+                alt.Tooltip("count:Q", title="Offences", format=VEGA_COUNT),
+                alt.Tooltip(
+                    "population:Q", title=table.denominator.capitalize(), format=VEGA_COUNT
+                ),
+                alt.Tooltip(
+                    "rate_per_1000:Q", title=table.rate_label.capitalize(), format=VEGA_RATE
+                ),
                 alt.Tooltip("rank:Q", title="Rank (1 = highest)"),
                 alt.Tooltip("funnel:N", title="Against chance"),
                 alt.Tooltip("funnel_overdispersed:N", title="Allowing for spread"),
@@ -115,7 +120,7 @@ def knife_trend_chart(trend: pd.DataFrame) -> alt.LayerChart:
         tooltip=[
             alt.Tooltip("force:N", title="Force"),
             alt.Tooltip("period_end:T", title="Year ending", format="%B %Y"),
-            alt.Tooltip("count_offences:Q", title="Offences", format=","),
+            alt.Tooltip("count_offences:Q", title="Offences", format=VEGA_COUNT),
             alt.Tooltip("pct_involving_knife:Q", title="% involving a knife", format=".1f"),
         ],
     )
@@ -148,12 +153,13 @@ def district_chart(districts: pd.DataFrame, rate_label: str) -> alt.Chart:
             x=alt.X("rate_per_1000:Q", title=rate_label.capitalize()),
             tooltip=[
                 alt.Tooltip("csp_name:N", title="District"),
-                alt.Tooltip("count_offences:Q", title="Offences", format=","),
-                alt.Tooltip("previous_count:Q", title="Year before", format=","),
-                alt.Tooltip("pct_change:Q", title="% change", format="+.1f"),
-                alt.Tooltip("rate_per_1000:Q", title=rate_label.capitalize(), format=".2f"),
+                alt.Tooltip("count_offences:Q", title="Offences", format=VEGA_COUNT),
+                alt.Tooltip("previous_count:Q", title="Year before", format=VEGA_COUNT),
+                alt.Tooltip("pct_change_text:N", title="% change"),
+                alt.Tooltip("rate_per_1000:Q", title=rate_label.capitalize(), format=VEGA_RATE),
             ],
         )
+        .transform_calculate(pct_change_text=vega_pct_change())
         .properties(width=FUNNEL_WIDTH - 140, height=alt.Step(20))
     )
     return styled(chart)
