@@ -1,20 +1,31 @@
-"""Every strand at a glance: its measures' counts and changes, and its delivery progress."""
+"""Every strand at a glance: a headline of the changes that matter, a scorecard of every measure
+that says whether its change is good news, and below it the counts, changes, variation and
+delivery of each strand."""
 
 import streamlit as st
 
 import ui
 from crimeprev.figures.overview import overview_table, variation_legend
-from crimeprev.present.narrative import overview_narrative
+from crimeprev.present.narrative import overview_headline, overview_narrative
+from crimeprev.present.scorecard import scorecard_html, scorecard_legend_html
 from crimeprev.statistics.change import BEYOND_NORMAL
 
 view = ui.current_view()
 ui.page_header("Crime Prevention Strategy", view)
 table = ui.fetch(overview_table, view.filters)
 
+headline, scorecard = st.columns([4, 7], gap="small")
+with headline:
+    st.markdown("\n".join(f"- {bullet}" for bullet in ui.fetch(overview_headline, view.filters)))
+with scorecard:
+    st.html(scorecard_html(table.rows, table.current_label, table.previous_label))
+    st.html(scorecard_legend_html())
+
 if table.delivery_note:
     st.info(table.delivery_note, icon=":material/info:")
 
-with st.expander("Summary: which changes are real", expanded=True, icon=":material/summarize:"):
+st.subheader("Every strand in detail", divider="gray")
+with st.expander("Summary: which changes are real", icon=":material/summarize:"):
     for paragraph in ui.fetch(overview_narrative, view.filters):
         st.markdown(paragraph)
 

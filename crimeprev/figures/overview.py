@@ -110,6 +110,23 @@ def _change_text(row: Any) -> str:
     return format_pct(float(row["pct_change"])) + caution
 
 
+# What a measure's change against the year before says, for the scorecard's colour and word.
+VERDICT_BETTER = "better"
+VERDICT_WORSE = "worse"
+VERDICT_STEADY = "steady"
+VERDICT_UNTESTED = "untested"
+
+
+def verdict(row: Any, improvement: str) -> str:
+    """Whether an insight row's change is good news beyond normal variation (`better`), bad
+    news beyond it (`worse`), within it (`steady`), or could not be tested (`untested`)."""
+    if not row["complete"] or row["significant"] is None or pd.isna(row["significant"]):
+        return VERDICT_UNTESTED
+    if not bool(row["significant"]) or row["diff"] == 0:
+        return VERDICT_STEADY
+    return VERDICT_BETTER if (row["diff"] > 0) == (improvement == "up") else VERDICT_WORSE
+
+
 def significance_label(row: Any) -> str | None:
     """An insight row's test in a few words: `beyond normal variation ↑` (or ↓), `within normal
     variation`; None when there is no test."""
@@ -205,6 +222,8 @@ def overview_table(db: Database, view: View) -> OverviewTable:
                     "measure_name": measure.name,
                     "unit": measure.unit,
                     "better_when": BETTER_WHEN[measure.improvement],
+                    "diff_previous_year": previous["diff"],
+                    "verdict_previous_year": verdict(previous, measure.improvement),
                     "current_count": _count(previous["current_count"]),
                     "pct_change_previous_year": previous["pct_change"],
                     "pct_change_baseline": baseline["pct_change"],
@@ -240,6 +259,8 @@ OVERVIEW_COLUMNS = (
     "measure_name",
     "unit",
     "better_when",
+    "diff_previous_year",
+    "verdict_previous_year",
     "current_count",
     "pct_change_previous_year",
     "pct_change_baseline",

@@ -15,15 +15,12 @@ import pandas as pd
 
 from crimeprev.db import Database
 from crimeprev.figures.insight import insight_table
+from crimeprev.formats import count_text, pct_text
 from crimeprev.periods import Window, format_pct
 from crimeprev.statistics.change import BEYOND_NORMAL, WITHIN_NORMAL, change_method_text
 from crimeprev.view import View
 
 DIRECTION_WORDS = {"up": "higher is better", "down": "lower is better"}
-
-
-def _count(value: Any) -> str:
-    return f"{int(value):,}"
 
 
 def _reading(row: Any) -> str:
@@ -35,7 +32,7 @@ def _reading(row: Any) -> str:
 def _item(row: Any, with_reading: bool = True) -> str:
     text = (
         f"{row['measure_name']} {format_pct(float(row['pct_change']))} "
-        f"({_count(row['comparator_count'])} to {_count(row['current_count'])}"
+        f"({count_text(row['comparator_count'])} to {count_text(row['current_count'])}"
     )
     if with_reading:
         text += f"; {_reading(row)}"
@@ -146,3 +143,71 @@ def overview_narrative(db: Database, view: View) -> list[str]:
         "say why the rate moved, nor that the move matters."
     )
     return paragraphs
+
+
+HEADLINE_BULLETS = 4
+# The headline's short form of BEYOND_NORMAL; the scorecard's legend gives the long one.
+BEYOND_NORMAL_SHORT = "beyond normal variation"
+
+
+def _change_word(row: Any) -> str:
+    return "up" if row["diff"] > 0 else "down"
+
+
+def _headline_item(row: Any, largest: str | None) -> str:
+    pct = abs(float(row["pct_change"]))
+    text = (
+        f"{row['measure_name']} {_change_word(row)} {pct_text(pct)} "
+        f"({count_text(row['comparator_count'])} to {count_text(row['current_count'])})"
+    )
+    if largest:
+        text += f", {largest}"
+    reading = "good news" if _reading(row) == "an improvement" else "a concern"
+    return f"{text}; {BEYOND_NORMAL_SHORT}, {reading}."
+
+
+def overview_headline(db: Database, view: View) -> list[str]:
+    """At most four plain bullets for the overview's first screen, written from the insight
+    table against the year before: the changes beyond normal variation first, concerns before
+    improvements and larger before smaller, then how many measures moved within it."""
+    table = insight_table(db, view)
+    rows = table[table["comparison"] == "previous_year"]
+    if rows.empty:
+        return ["There are no measures with counts in the configuration, so nothing to summarise."]
+    tested = rows[rows["significant"].notna() & rows["pct_change"].notna()]
+    significant = tested[tested["significant"].astype(bool)]
+    exceptions = significant.assign(
+        is_concern=[_reading(r) == "a concern" for r in significant.to_dict("records")],
+        size=significant["pct_change"].abs(),
+    ).sort_values(["is_concern", "size"], ascending=[False, False])
+    rises = significant[significant["diff"] > 0]
+    falls = significant[significant["diff"] < 0]
+    largest_rise = rises.loc[rises["pct_change"].idxmax(), "measure"] if len(rises) > 1 else None
+    largest_fall = falls.loc[falls["pct_change"].idxmin(), "measure"] if len(falls) > 1 else None
+    room = HEADLINE_BULLETS - 1
+    shown = exceptions if len(exceptions) <= room else exceptions.head(room - 1)
+    bullets = []
+    for row in shown.to_dict("records"):
+        largest = (
+            "the largest rise"
+            if row["measure"] == largest_rise
+            else "the largest fall"
+            if row["measure"] == largest_fall
+            else None
+        )
+        bullets.append(_headline_item(row, largest))
+    rest = exceptions.iloc[len(shown) :]
+    if len(rest):
+        names = _join([str(n) for n in rest["measure_name"]])
+        bullets.append(f"Also {BEYOND_NORMAL_SHORT}: {names}.")
+    current = Window.ending(view.period, db.config.window_months)
+    steady = len(tested) - len(significant)
+    summary = (
+        f"{steady} of {len(tested)} measures {WITHIN_NORMAL}, {current.label()} "
+        f"{_place_words(db, view)} against the 12 months before"
+    )
+    untested = len(rows) - len(tested)
+    if untested:
+        summary += f"; {untested} could not be tested"
+    bullets.append(summary + ".")
+    return bullets
