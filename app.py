@@ -64,6 +64,7 @@ st.set_page_config(
     page_icon=":material/shield:",
     layout="wide",
 )
+ui.accessible_styles()
 st.sidebar.markdown("**Crime Prevention Strategy 2021–25**")
 ui.navigation_menu(shown)
 # Every error a user can cause (a broken file, a bad setting) is one sentence, never a traceback.

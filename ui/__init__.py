@@ -18,6 +18,7 @@ from ui.url_state import (
 )
 from ui.widgets import (
     COLUMN_LABELS,
+    accessible_styles,
     chart_downloads,
     chart_with_data,
     csv_name,
@@ -39,6 +40,7 @@ __all__ = [
     "URL_PARAMS",
     "VIEW_KEY",
     "Frame",
+    "accessible_styles",
     "chart_downloads",
     "chart_with_data",
     "csv_name",

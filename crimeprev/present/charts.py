@@ -8,7 +8,7 @@ table of numbers behind it.
 from __future__ import annotations
 
 from datetime import date
-from typing import TypeVar, cast
+from typing import Any, TypeVar, cast
 
 import altair as alt
 import pandas as pd
@@ -55,11 +55,70 @@ LEGEND = alt.Legend(title=None, orient="top", labelLimit=400, symbolType="square
 ChartT = TypeVar("ChartT", alt.Chart, alt.LayerChart)
 
 
+DEFAULT_DESCRIPTION = "A chart; the numbers it draws are in the table beneath it."
+
+
+def chart_description(chart: alt.TopLevelMixin) -> str:
+    """A chart's text alternative: its description if set, else its title and subtitle."""
+    given = getattr(chart, "description", alt.Undefined)
+    if isinstance(given, str) and given:
+        return given
+    title = getattr(chart, "title", alt.Undefined)
+    parts: list[str] = []
+    if isinstance(title, str):
+        parts.append(title)
+    elif isinstance(title, alt.Title):
+        for part in (title.text, title.subtitle):
+            if isinstance(part, str) and part:
+                parts.append(part)
+    text = ". ".join(p.rstrip(".") for p in parts if p)
+    return f"Chart: {text}." if text else DEFAULT_DESCRIPTION
+
+
+def _title_parts(chart: alt.TopLevelMixin) -> tuple[str, list[str]]:
+    title = getattr(chart, "title", alt.Undefined)
+    if isinstance(title, str):
+        return title, []
+    if isinstance(title, alt.Title):
+        text = title.text if isinstance(title.text, str) else ""
+        subtitle: Any = title.subtitle
+        if isinstance(subtitle, str):
+            return text, [subtitle]
+        if isinstance(subtitle, list):
+            return text, [str(line) for line in subtitle]
+        return text, []
+    return "", []
+
+
+def for_export(chart: ChartT, fallback_title: str, lines: list[str]) -> ChartT:
+    """The chart as a downloaded file carries it: its title (or `fallback_title` when it has
+    none), its own subtitle, then `lines` (the place, the period and the source), so that a
+    picture copied into a paper still says what it shows."""
+    text, own_subtitle = _title_parts(chart)
+    every_line: list[str] = own_subtitle + lines
+    heading = alt.Title(
+        text or fallback_title,
+        subtitle=every_line,
+        anchor="start",
+        fontSize=15,
+        subtitleFontSize=12,
+        subtitleColor="#444444",
+    )
+    titled: ChartT = chart.properties(title=heading)
+    return titled
+
+
 def styled(chart: ChartT) -> ChartT:
     """The shared look: quiet axes, no frame, legend on top. (No font is set: the dashboard's
-    theme supplies its own, and naming another makes Vega measure legend labels wrongly.)"""
+    theme supplies its own, and naming another makes Vega measure legend labels wrongly.)
+
+    Every chart carries a text alternative (`description`, read out for the whole drawing),
+    and its marks are left out of the accessibility tree, where each bar or point would be an
+    unnamed image."""
     configured = (
-        chart.configure_view(stroke=None)
+        chart.properties(description=chart_description(chart))
+        .configure_mark(aria=False)
+        .configure_view(stroke=None)
         .configure_axis(
             labelFontSize=12,
             titleFontSize=12,
