@@ -17,7 +17,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, Page, sync_playwright
+from playwright.sync_api import Browser, Page, expect, sync_playwright
 
 from crimeprev.store import REPOSITORY_ROOT
 
@@ -31,6 +31,8 @@ CHROMIUM_FLAGS = [
     "--disable-sync",
 ]
 RENDER_TIMEOUT_MS = 30_000
+# The screen the overview's headline and scorecard must fit without scrolling.
+FIRST_SCREEN = {"width": 1280, "height": 720}
 
 
 def _free_port() -> int:
@@ -124,3 +126,32 @@ def page(browser: Browser) -> Iterator[Page]:
     opened.set_default_timeout(RENDER_TIMEOUT_MS)
     yield opened
     context.close()
+
+
+def first_screen_problems(page: Page) -> list[str]:
+    """What of the headline and the scorecard lies outside the first screen, and whether the
+    page scrolls sideways."""
+    problems = []
+    main = page.get_by_test_id("stMain")
+    headline = main.locator("li").first
+    last_bullet = main.locator("ul").first.locator("li").last
+    scorecard = main.locator("table.scorecard")
+    expect(scorecard).to_be_visible()
+    for name, element in (
+        ("first headline bullet", headline),
+        ("last headline bullet", last_bullet),
+        ("scorecard", scorecard),
+    ):
+        box = element.bounding_box()
+        if box is None:
+            problems.append(f"{name} is not drawn")
+        elif box["y"] + box["height"] > FIRST_SCREEN["height"] or box["y"] < 0:
+            problems.append(f"{name} ends at {box['y'] + box['height']:.0f}px, below 720px")
+        elif box["x"] + box["width"] > FIRST_SCREEN["width"]:
+            problems.append(f"{name} runs past the right edge")
+    widths = page.evaluate(
+        "[document.documentElement.scrollWidth, document.documentElement.clientWidth]"
+    )
+    if widths[0] > widths[1]:
+        problems.append(f"the page scrolls sideways ({widths[0]}px wide in {widths[1]}px)")
+    return problems

@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from browser_support import serve_dashboard, warm_up
+from browser_support import FIRST_SCREEN, first_screen_problems, serve_dashboard, warm_up
 from folders import FIXTURE_OF, FOLDER_NAMES
 from playwright.sync_api import Browser, Page, expect
 
@@ -69,3 +69,16 @@ def test_every_page_opens_without_an_error_or_nan(
     text = main.inner_text() + page.get_by_test_id("stSidebar").inner_text()
     printed = [line for line in text.splitlines() if NAN.search(line)]
     assert not printed, f"'nan' printed on /{path}: {printed[:3]}"
+
+
+def test_the_overview_headline_and_scorecard_fit_the_first_screen(
+    folder_server: str, browser: Browser
+) -> None:
+    context = browser.new_context(viewport=FIRST_SCREEN)
+    try:
+        page = context.new_page()
+        page.goto(f"{folder_server}/")
+        _settled(page)
+        assert first_screen_problems(page) == []
+    finally:
+        context.close()

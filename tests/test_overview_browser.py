@@ -13,13 +13,13 @@ from pathlib import Path
 
 import pytest
 from axe_playwright_python.sync_playwright import Axe
+from browser_support import FIRST_SCREEN, first_screen_problems
 from playwright.sync_api import Browser, Page, expect
 
 from crimeprev.store import REPOSITORY_ROOT
 
 pytestmark = pytest.mark.browser
 
-FIRST_SCREEN = {"width": 1280, "height": 720}
 PAGES = re.findall(r'url_path="([\w-]+)"', (REPOSITORY_ROOT / "app.py").read_text())
 # Pages that need a choice in the URL to show their content.
 PAGE_URLS = {"strand": "strand?strand=knife-crime"}
@@ -43,35 +43,6 @@ def settled(page: Page) -> None:
     """Wait for the page's title and for the script run to finish."""
     page.get_by_test_id("stMain").locator("h1").first.wait_for(timeout=PAGE_TIMEOUT_MS)
     expect(page.get_by_test_id("stStatusWidget")).to_have_count(0, timeout=PAGE_TIMEOUT_MS)
-
-
-def first_screen_problems(page: Page) -> list[str]:
-    """What of the headline and the scorecard lies outside the first screen, and whether the
-    page scrolls sideways."""
-    problems = []
-    main = page.get_by_test_id("stMain")
-    headline = main.locator("li").first
-    last_bullet = main.locator("ul").first.locator("li").last
-    scorecard = main.locator("table.scorecard")
-    expect(scorecard).to_be_visible()
-    for name, element in (
-        ("first headline bullet", headline),
-        ("last headline bullet", last_bullet),
-        ("scorecard", scorecard),
-    ):
-        box = element.bounding_box()
-        if box is None:
-            problems.append(f"{name} is not drawn")
-        elif box["y"] + box["height"] > FIRST_SCREEN["height"] or box["y"] < 0:
-            problems.append(f"{name} ends at {box['y'] + box['height']:.0f}px, below 720px")
-        elif box["x"] + box["width"] > FIRST_SCREEN["width"]:
-            problems.append(f"{name} runs past the right edge")
-    widths = page.evaluate(
-        "[document.documentElement.scrollWidth, document.documentElement.clientWidth]"
-    )
-    if widths[0] > widths[1]:
-        problems.append(f"the page scrolls sideways ({widths[0]}px wide in {widths[1]}px)")
-    return problems
 
 
 def test_headline_and_scorecard_fit_the_first_screen(server: str, small_page: Page) -> None:

@@ -33,17 +33,20 @@ COLUMN_LABELS = {
 }
 
 
-# Streamlit's captions and the code inside them are a faded grey and green below 4.5:1 on
-# white; these keep them at AA contrast (WCAG 2.2, 1.4.3).
+# Streamlit's captions (faded by opacity) and the code inside them are grey and green below
+# 4.5:1 on white; these keep them at AA contrast (WCAG 2.2, 1.4.3).
 ACCESSIBLE_CSS = """<style>
-[data-testid="stCaptionContainer"], [data-testid="stCaptionContainer"] p { color: #4A4B57; }
-[data-testid="stCaptionContainer"] code { color: #1F4E2B; }
+[data-testid="stCaptionContainer"], [data-testid="stCaptionContainer"] p {
+  color: #4A4B57 !important;
+  opacity: 1 !important;
+}
+[data-testid="stCaptionContainer"] code { color: #1F4E2B !important; }
 </style>"""
 
 
 def accessible_styles() -> None:
     """Colours that keep text contrast at 4.5:1 or more on every page."""
-    st.html(ACCESSIBLE_CSS)
+    st.markdown(ACCESSIBLE_CSS, unsafe_allow_html=True)
 
 
 def navigation_menu(sections: dict[str, list[Any]]) -> None:

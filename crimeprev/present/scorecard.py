@@ -42,7 +42,7 @@ STYLE = """<style>
 .scorecard th,.scorecard td{padding:1px 5px;border-bottom:1px solid #D9D9D9;text-align:left}
 .scorecard th{font-weight:600;color:#31333F}
 .scorecard td.num{text-align:right;font-variant-numeric:tabular-nums}
-.scorecard a{color:#004F8A}
+.scorecard a{color:#004F8A;display:inline-block;min-height:24px;line-height:24px}
 .verdict{display:inline-block;white-space:nowrap;min-width:7.6em;padding:0 6px;
  border-radius:3px;color:#FFFFFF;font-weight:600}
 .scorecard-legend{font-size:0.75rem;line-height:1.5;color:#31333F;margin:2px 0 0 0}
