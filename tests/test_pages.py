@@ -120,7 +120,7 @@ def test_strand_page_shows_the_report_tables(open_page: OpenPage, demo_db: Datab
         "Diff.",
         "% Diff.",
     ]
-    assert baseline.iloc[0].tolist() == ["1989", "3187", "1198", "+60.2%"]
+    assert baseline.iloc[0].tolist() == ["1,989", "3,187", "+1,198", "+60.2%"]
     assert at.table[0].value.columns.tolist()[:2] == [
         "12 months ending Sep 2021",
         "12 months ending Sep 2022",

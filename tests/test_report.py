@@ -175,9 +175,9 @@ def test_every_number_on_a_measure_slide_is_the_insight_figure(deck, insight_row
             expected = insight_rows[(measure_id, comparison)]
             comparator_label = Window.ending(parse_month(expected["comparator_end"])).label()
             assert table == [
-                [comparator_label, str(expected["comparator_count"])],
-                ["12 months ending Sep 2022", str(expected["current_count"])],
-                ["Diff.", str(expected["diff"])],
+                [comparator_label, f"{expected['comparator_count']:,}"],
+                ["12 months ending Sep 2022", f"{expected['current_count']:,}"],
+                ["Diff.", _signed(expected["diff"])],
                 ["% Diff.", format_pct(expected["pct_change"])],
             ]
             checked += 1
@@ -452,6 +452,11 @@ def test_workbook_delivery_status_is_the_cli_table_without_its_total(workbook, d
     ]
 
 
+def _signed(diff: int) -> str:
+    """A difference as a table prints it: with its sign and separators, 0 unsigned."""
+    return f"{diff:+,}" if diff else "0"
+
+
 @pytest.fixture(scope="module")
 def html_page(full_content):
     return lxml.html.fromstring(build_html(full_content))
@@ -464,9 +469,9 @@ def test_the_html_report_tables_carry_the_cli_figures(html_page, insight_rows):
         expected = insight_rows[(table.get("data-measure"), table.get("data-comparison"))]
         cells = [td.text_content() for td in table.xpath(".//tbody//td")]
         assert cells == [
-            str(expected["comparator_count"]),
-            str(expected["current_count"]),
-            str(expected["diff"]),
+            f"{expected['comparator_count']:,}",
+            f"{expected['current_count']:,}",
+            _signed(expected["diff"]),
             format_pct(expected["pct_change"]),
         ]
     overview = html_page.xpath("//table[@class='overview']//tbody/tr")
@@ -642,6 +647,10 @@ def test_the_deck_shows_the_published_report_figures(deck, reference_dir: Path):
             ("diff", "Diff."),
         ):
             if figure[column]:
-                assert shown[label] == figure[column], (figure["measure"], column)
+                # The deck prints 1,989 and +1,198 where the report printed 1989 and 1198.
+                assert int(shown[label].replace(",", "")) == int(figure[column]), (
+                    figure["measure"],
+                    column,
+                )
         if figure["pct_change"]:
             assert shown["% Diff."] == format_pct(float(figure["pct_change"])), figure["measure"]

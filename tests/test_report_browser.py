@@ -62,7 +62,7 @@ def _check_file(path: Path) -> None:
     else:
         text = data.decode("utf-8")
         assert text.startswith("<!doctype html>") and 'data-measure="knife-crime"' in text
-        assert "3187" in text
+        assert "3,187" in text
 
 
 def test_each_report_format_is_built_and_downloaded(server: str, page: Page, tmp_path: Path):

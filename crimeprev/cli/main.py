@@ -17,6 +17,7 @@ from crimeprev.db import Database
 from crimeprev.errors import CrimeprevError
 from crimeprev.figures import delivery, insight
 from crimeprev.figures.overview import count_text
+from crimeprev.formats import signed_count_text
 from crimeprev.periods import format_pct, parse_month
 from crimeprev.statistics.change import format_p_value
 from crimeprev.store import data_dir, has_records
@@ -138,7 +139,7 @@ def command_insight(args: argparse.Namespace) -> None:
             "comparator_count": [count_text(v) for v in table["comparator_count"]],
             "current_label": table["current_label"],
             "current_count": [count_text(v) for v in table["current_count"]],
-            "diff": [_text(v, "{:+d}", int) for v in table["diff"]],
+            "diff": [signed_count_text(v) for v in table["diff"]],
             "pct": [format_pct(None if pd.isna(v) else float(v)) for v in table["pct_change"]],
             "p": [_text(v, "{}", format_p_value) for v in table["p_value"]],
             "verdict": [v if isinstance(v, str) else "" for v in table["verdict"]],

@@ -12,6 +12,7 @@ from urllib.parse import quote, urlencode
 
 import pandas as pd
 
+from crimeprev import formats
 from crimeprev.config import Config, Measure, Strand
 from crimeprev.db import Database
 from crimeprev.figures.delivery import (
@@ -306,11 +307,11 @@ def _capitalised(text: str) -> str:
 
 
 def count_text(value: Any) -> str:
-    """A count as a table cell: `incomplete` when its window is not fully covered; a
-    suppressed count's words (`fewer than 10`) as they are."""
+    """A count as a table cell, with thousands separators: `incomplete` when its window is not
+    fully covered; a suppressed count's words (`fewer than 10`) as they are."""
     if isinstance(value, str):
         return value
-    return "incomplete" if value is None or pd.isna(value) else str(int(value))
+    return formats.count_text(value, blank="incomplete")
 
 
 def variation_legend(config: Config) -> str:
@@ -336,7 +337,7 @@ def comparison_tables(
     reads `incomplete`. Each comes with a sentence on whether its change is significant."""
     tables = []
     for row in insight[insight["measure"] == measure_id].to_dict("records"):
-        diff = "" if row["diff"] is None or pd.isna(row["diff"]) else str(int(row["diff"]))
+        diff = formats.signed_count_text(row["diff"])
         pct = None if pd.isna(row["pct_change"]) else float(row["pct_change"])
         table = pd.DataFrame(
             [
