@@ -20,7 +20,7 @@ def _main(page: Page):
 
 
 def _baseline_current_cell(page: Page, count: int):
-    return _main(page).get_by_role("cell", name=str(count), exact=True)
+    return _main(page).get_by_role("cell", name=f"{count:,}", exact=True)
 
 
 def _expect_no_error(page: Page) -> None:
