@@ -349,7 +349,7 @@ def test_measures_without_counts_and_incomplete_windows_say_so(tiny_db: Database
         for slide in deck.slides
     }
     fraud = texts["measure:fraud"]
-    assert NO_COUNTS_NOTE.format(months=36, period="Sep 22") in fraud
+    assert NO_COUNTS_NOTE.format(months=36, period="Sep 2022") in fraud
     knife_slide = _slide(deck, "measure:knife-crime")
     year_before, baseline = _tables(knife_slide)
     assert year_before[0][1] == "incomplete"  # the tiny data lacks September 2021
@@ -395,7 +395,7 @@ def test_the_workbook_has_a_sheet_per_table_each_an_excel_table_from_row_1(workb
         assert all(w and w > 8 for w in widths)
         assert sheet.oddHeader.center.text == "OFFICIAL"
     about = {row["item"]: row["detail"] for row in _sheet_rows(workbook["About"])}
-    assert about["Period"].startswith("12 months ending Sep 22")
+    assert about["Period"].startswith("12 months ending Sep 2022")
     assert about["Places"] == "All districts" and about["Protective marking"] == "OFFICIAL"
 
 

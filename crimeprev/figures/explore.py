@@ -381,7 +381,7 @@ def monthly_counts(
 
 
 def bucket_of(month: date, granularity: str) -> tuple[date, str]:
-    """The first month of the bucket a month falls in, and the bucket's label: `Sep 22`,
+    """The first month of the bucket a month falls in, and the bucket's label: `Sep 2022`,
     `2022/23 Q2` (financial quarters start in April) or `2022/23`."""
     if granularity == "month":
         return month, month_label(month)
@@ -557,7 +557,7 @@ def _plural(count: int, word: str) -> str:
 
 
 def window_label(kind: str, window: Window) -> str:
-    """How a chart's legend names a period: `Current: Oct 21 to Sep 22`."""
+    """How a chart's legend names a period: `Current: Oct 2021 to Sep 2022`."""
     name = "Current" if kind == CURRENT else "Comparison"
     return f"{name}: {month_label(window.start)} to {month_label(window.end)}"
 
