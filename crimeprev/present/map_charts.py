@@ -30,7 +30,7 @@ SHAPE_HEIGHT_PX = 480
 
 # Colour-blind safe diverging colours: blue for good news, orange for bad news, pale at no
 # change. Labels on a tile turn white where its colour is this far or further from pale.
-DARK_FROM = 0.55
+DARK_FROM = 0.8
 OUTLINE_GREY = "#6B6B6B"
 
 
@@ -65,7 +65,7 @@ def _is_dark(value: Any, metric: str, extent: float) -> bool:
     if value is None or pd.isna(value):
         return False
     share = abs(float(value)) / extent
-    return share >= (DARK_FROM if metric == "pct_change" else 0.6)
+    return share >= DARK_FROM
 
 
 def _tooltip() -> list[alt.Tooltip]:
@@ -127,7 +127,10 @@ def tile_map_chart(
         )
         .add_params(pick)
     )
-    label_colour = alt.Color("label_colour:N", scale=None)
+    # A condition, not a field with no scale: the layers share the tiles' colour scale.
+    label_colour = alt.condition(
+        "datum.label_colour == 'white'", alt.value("white"), alt.value("black")
+    )
     names = (
         alt.Chart()
         .mark_text(dy=-9, fontSize=11, fontWeight="bold")
