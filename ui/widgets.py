@@ -46,7 +46,7 @@ ACCESSIBLE_CSS = """<style>
 
 def accessible_styles() -> None:
     """Colours that keep text contrast at 4.5:1 or more on every page."""
-    st.markdown(ACCESSIBLE_CSS, unsafe_allow_html=True)
+    st.html(ACCESSIBLE_CSS)
 
 
 def navigation_menu(sections: dict[str, list[Any]]) -> None:
