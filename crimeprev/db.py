@@ -351,6 +351,12 @@ class Database:
             kind = "table" if name in in_memory else "view"
             try:
                 con.execute(f"create or replace {kind} {name} as {select}")
+            except duckdb.OutOfMemoryException as error:
+                raise QueryTooLarge(
+                    f"The monthly table '{name}' does not fit in the memory the data connection "
+                    f"is given ({connection_settings()['memory_limit']}): raise "
+                    f"{MEMORY_LIMIT_VARIABLE} and start the server again."
+                ) from error
             except (duckdb.IOException, duckdb.InvalidInputException) as error:
                 raise DataUnreadable(
                     f"The monthly table '{name}' cannot be read ({error})."

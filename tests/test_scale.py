@@ -12,6 +12,7 @@ import shutil
 from datetime import date
 from pathlib import Path
 
+import duckdb
 import pyarrow.compute as pc
 import pyarrow.dataset as ds
 import pyarrow.parquet as pq
@@ -23,7 +24,7 @@ from hypothesis import strategies as st
 from crimeprev.aggregate import aggregates_current, open_database
 from crimeprev.cli.main import main
 from crimeprev.config import Measure, config_for
-from crimeprev.db import Database
+from crimeprev.db import Database, QueryTooLarge
 from crimeprev.demo.scale import DEMO_FORCE, ScaleError, generate_scaled_demo
 from crimeprev.figures import explore
 from crimeprev.figures.insight import data_forces, insight_table, monthly_series
@@ -346,3 +347,31 @@ def test_an_explore_drill_lists_at_most_its_bound_and_says_how_many_more(
     assert f"{len(by_type) - bound:,} more are left off" in result.left_off_note
     total = result.pivot.set_index("dimension_value").loc[explore.TOTAL_LABEL, "current_count"]
     assert int(total) == len(in_files)
+
+
+def test_the_data_connection_keeps_to_its_memory_limit_and_threads(
+    scaled_root: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The limit and threads set in the environment are the connection's; the monthly build
+    still gives the counts a direct count over the files gives under a small limit; a limit too
+    small for the monthly tables is one sentence, not a traceback."""
+    monkeypatch.setenv("CRIMEPREV_DUCKDB_MEMORY_LIMIT", "48MB")
+    monkeypatch.setenv("CRIMEPREV_DUCKDB_THREADS", "1")
+    db = Database(scaled_root)
+    reference = duckdb.connect()
+    reference.execute("set memory_limit = '48MB'")
+    setting = "select current_setting('memory_limit'), current_setting('threads')"
+    assert db.connection.execute(setting).fetchone() == (
+        reference.execute("select current_setting('memory_limit')").fetchone()[0],  # type: ignore[index]
+        1,
+    )
+    built = db.query("build_measure_monthly", months=None)
+    measure = next(m for m in db.config.measures if m.rule.crime_types)
+    counted = built[(built["measure_id"] == measure.id) & (built["force"] == DEMO_FORCE)]
+    assert int(counted["count_records"].sum()) == _direct_count(
+        scaled_root, measure, DEMO_FORCE, None, FIRST, LAST
+    )
+
+    monkeypatch.setenv("CRIMEPREV_DUCKDB_MEMORY_LIMIT", "1MB")
+    with pytest.raises(QueryTooLarge, match="does not fit in the memory"):
+        Database(scaled_root)
