@@ -366,7 +366,7 @@ class Database:
         """Hold each side file in memory, read again only when the file changes (a stat per
         query, rather than parsing the CSV on every call). A file that cannot be read stays a
         view over it, so the query that needs it says so, and nothing else fails."""
-        stamps = {}
+        stamps: dict[str, tuple[int, int] | None] = {}
         for name, (relative, _) in SIDE_TABLES.items():
             try:
                 stat = (self.root / relative).stat()
