@@ -60,6 +60,10 @@ SIGNIFICANCE_FLOAT_KEYS = (
 )
 
 
+# The span of months one series query fetches for a view: enough for every page's chart and test.
+SERIES_MONTHS = 120
+
+
 def covered_months(db: Database, force: str | None = None) -> list[date]:
     """The months the data covers, oldest first."""
     # Read from the monthly tables, which a database holds in memory for its lifetime.
@@ -271,14 +275,30 @@ def monthly_series(
     """Each measure's count per month for `months` months to the view's period, in its force
     and places; null for uncovered months."""
     end = view.period
-    frame = db.query(
-        "measure_monthly_series",
-        measure_ids=measure_ids,
-        start=add_months(end, -(months - 1)),
-        end=end,
-        district_codes=view.district_codes(db.config),
-        force=view.force,
+    codes = view.district_codes(db.config)
+    # One query serves every measure and span a view's pages ask for (the overview's table,
+    # trend and variation icons, the strand's tables): the longest span, sliced here.
+    span = max(months, SERIES_MONTHS)
+    key = ("monthly_series", view.force, None if codes is None else tuple(codes), end, span)
+    every: pd.DataFrame = db.remember(
+        key,
+        lambda: db.query(
+            "measure_monthly_series",
+            measure_ids=None,
+            start=add_months(end, -(span - 1)),
+            end=end,
+            district_codes=codes,
+            force=view.force,
+        ),
     )
+    start = add_months(end, -(months - 1))
+    wanted = every["month_start"] >= pd.Timestamp(start)
+    if measure_ids is not None:
+        wanted &= every["measure_id"].isin(measure_ids)
+    frame = every[wanted].reset_index(drop=True)
+    # As the query itself returns it: nullable integers only where a month is uncovered.
+    if frame["count_records"].notna().all():
+        frame = frame.astype({"count_records": "int64"})
     frame["month_start"] = pd.to_datetime(frame["month_start"])
     return frame
 
