@@ -234,7 +234,7 @@ def _with_cpu(measure: Callable[[], Any]) -> tuple[Any, dict[str, Any]]:
 
 def page_data(root: Path, combos: list[View]) -> dict[str, Any]:
     """Cold, warm and cached timings of each page's data over the combinations."""
-    import ui  # the dashboard's own cached call, used outside a server
+    import ui.cached  # the dashboard's own cached call, used outside a server
 
     results: dict[str, Any] = {}
     opens = []
@@ -258,11 +258,11 @@ def page_data(root: Path, combos: list[View]) -> dict[str, Any]:
         )
         results[name] = {"cold": _ms(cold) | cold_cpu, "warm": _ms(warm) | warm_cpu}
     version = ui.data_version(root)
-    ui._database(str(root), version)
+    ui.cached.database_for(str(root), version)
     cached = []
     for filters in combos:
-        ui._fetch_from(str(root), version, overview_table, filters)
-        cached.append(_time(ui._fetch_from, str(root), version, overview_table, filters))
+        ui.cached.fetch_from(str(root), version, overview_table, filters)
+        cached.append(_time(ui.cached.fetch_from, str(root), version, overview_table, filters))
     results["overview"]["cached"] = _ms(cached)
     results["database_open"] = _ms(opens)
     return results

@@ -7,7 +7,9 @@ at query time, so a rebuilt aggregate is seen by the next query.
 
 from __future__ import annotations
 
+import os
 import re
+import tempfile
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Hashable
@@ -32,7 +34,16 @@ from crimeprev.store import (
 QUERIES_DIR = REPOSITORY_ROOT / "queries"
 # Views defined over the others, one `select` per file, created in this order.
 DERIVED_VIEWS = ("record_measures",)
+# Macros those views and the queries share, one `create macro` per file in `queries/macros/`.
+MACROS = ("counts_toward_measure",)
 PARAMETER = re.compile(r"\$([a-z_][a-z0-9_]*)")
+# What one data folder's connection may take, shared by every session the process serves: past
+# the memory limit a query spills to a temporary folder, and past that it stops with a sentence
+# rather than take the server's memory.
+MEMORY_LIMIT_VARIABLE = "CRIMEPREV_DUCKDB_MEMORY_LIMIT"
+THREADS_VARIABLE = "CRIMEPREV_DUCKDB_THREADS"
+DEFAULT_MEMORY_LIMIT = "1GB"
+DEFAULT_TEMP_LIMIT = "4GB"
 
 DELIVERY_ACTION_COLUMNS = {
     "action_id": "varchar",
@@ -52,6 +63,13 @@ ACTIVITY_COLUMNS = {
     "unit": "varchar",
 }
 COMMENTARY_COLUMNS = {"strand_id": "varchar", "period": "varchar", "commentary": "varchar"}
+# The small side files beside the records: table name -> (file in the data folder, columns).
+SIDE_TABLES = {
+    "delivery_actions": ("delivery/actions.csv", DELIVERY_ACTION_COLUMNS),
+    "delivery_status": ("delivery/status.csv", DELIVERY_STATUS_COLUMNS),
+    "activity_metrics": ("activity/metrics.csv", ACTIVITY_COLUMNS),
+    "commentary": ("commentary/commentary.csv", COMMENTARY_COLUMNS),
+}
 MEASURE_MONTHLY_COLUMNS = {
     "force": "varchar",
     "measure_id": "varchar",
@@ -75,6 +93,26 @@ ARROW_TO_SQL_TYPE = {
     pa.date32(): "date",
     pa.float64(): "double",
 }
+
+
+class QueryTooLarge(CrimeprevError, RuntimeError):
+    """A query needed more memory than the server allows its data connection."""
+
+    title = "This view is too large to compute"
+
+
+def connection_settings() -> dict[str, str | int]:
+    """The DuckDB settings of a data connection: memory limit, threads and where to spill,
+    from `CRIMEPREV_DUCKDB_MEMORY_LIMIT` (e.g. `512MB`) and `CRIMEPREV_DUCKDB_THREADS`."""
+    threads = os.environ.get(THREADS_VARIABLE, "").strip()
+    return {
+        "memory_limit": os.environ.get(MEMORY_LIMIT_VARIABLE, "").strip() or DEFAULT_MEMORY_LIMIT,
+        "threads": int(threads)
+        if threads.isdigit() and int(threads) > 0
+        else min(2, os.cpu_count() or 1),
+        "temp_directory": str(Path(tempfile.gettempdir()) / f"crimeprev-duckdb-{os.getpid()}"),
+        "max_temp_directory_size": DEFAULT_TEMP_LIMIT,
+    }
 
 
 class QueryError(RuntimeError):
@@ -131,6 +169,13 @@ def _run(
     cursor = connection.cursor()
     try:
         return fetch(cursor.sql(sql, params=given))
+    except duckdb.OutOfMemoryException as error:
+        setting = connection.execute("select current_setting('memory_limit')").fetchone()
+        limit = f" ({setting[0]})" if setting else ""
+        raise QueryTooLarge(
+            f"This view needs more memory than the server gives its queries{limit}: narrow "
+            "the period, the districts or the breakdown, and try again."
+        ) from error
     except (duckdb.IOException, duckdb.InvalidInputException) as error:
         raise DataUnreadable(
             f"A data file cannot be read ({error}). Rewrite the data (`crimeprev demo`, or "
@@ -254,9 +299,14 @@ class Database:
         self.connection = duckdb.connect(":memory:")
         # No progress bar: it would be printed into a command's output (JSON included).
         self.connection.execute("set enable_progress_bar = false")
+        for name, value in connection_settings().items():
+            self.connection.execute(f"set {name} = {_sql_string(str(value))}")
         self._remembered: OrderedDict[Hashable, Any] = OrderedDict()
         self._remembered_lock = threading.Lock()
+        self._side_stamps: dict[str, tuple[int, int] | None] = {}
+        self._side_lock = threading.Lock()
         self._create_views()
+        self._refresh_side_tables()
 
     def remember(self, key: Hashable, compute: Callable[[], Any], size: int = 256) -> Any:
         """The result of `compute()` for `key`, computed once per database while it stays
@@ -289,17 +339,9 @@ class Database:
             "crime_type_monthly": _parquet_view(
                 aggregates / "crime_type_monthly.parquet", CRIME_TYPE_MONTHLY_COLUMNS
             ),
-            "delivery_actions": _csv_view(
-                self.root / "delivery" / "actions.csv", DELIVERY_ACTION_COLUMNS
-            ),
-            "delivery_status": _csv_view(
-                self.root / "delivery" / "status.csv", DELIVERY_STATUS_COLUMNS
-            ),
-            "activity_metrics": _csv_view(self.root / "activity" / "metrics.csv", ACTIVITY_COLUMNS),
-            "commentary": _csv_view(
-                self.root / "commentary" / "commentary.csv", COMMENTARY_COLUMNS
-            ),
         }
+        for name in MACROS:
+            con.execute((QUERIES_DIR / "macros" / f"{name}.sql").read_text(encoding="utf-8"))
         for name in DERIVED_VIEWS:
             views[name] = (QUERIES_DIR / "views" / f"{name}.sql").read_text(encoding="utf-8")
         # The monthly tables are small next to the records and read by every page: they are
@@ -309,15 +351,51 @@ class Database:
             kind = "table" if name in in_memory else "view"
             try:
                 con.execute(f"create or replace {kind} {name} as {select}")
+            except duckdb.OutOfMemoryException as error:
+                raise QueryTooLarge(
+                    f"The monthly table '{name}' does not fit in the memory the data connection "
+                    f"is given ({connection_settings()['memory_limit']}): raise "
+                    f"{MEMORY_LIMIT_VARIABLE} and start the server again."
+                ) from error
             except (duckdb.IOException, duckdb.InvalidInputException) as error:
                 raise DataUnreadable(
                     f"The monthly table '{name}' cannot be read ({error})."
                 ) from error
 
+    def _refresh_side_tables(self) -> None:
+        """Hold each side file in memory, read again only when the file changes (a stat per
+        query, rather than parsing the CSV on every call). A file that cannot be read stays a
+        view over it, so the query that needs it says so, and nothing else fails."""
+        stamps: dict[str, tuple[int, int] | None] = {}
+        for name, (relative, _) in SIDE_TABLES.items():
+            try:
+                stat = (self.root / relative).stat()
+                stamps[name] = (stat.st_mtime_ns, stat.st_size)
+            except OSError:
+                stamps[name] = None
+        if all(self._side_stamps.get(name, ()) == stamp for name, stamp in stamps.items()):
+            return
+        with self._side_lock:
+            for name, (relative, columns) in SIDE_TABLES.items():
+                if name in self._side_stamps and self._side_stamps[name] == stamps[name]:
+                    continue
+                select = _csv_view(self.root / relative, columns)
+                cursor = self.connection.cursor()
+                try:
+                    cursor.execute(f"create or replace table {name}_loaded as {select}")
+                    cursor.execute(f"create or replace view {name} as select * from {name}_loaded")
+                except (duckdb.IOException, duckdb.InvalidInputException):
+                    cursor.execute(f"create or replace view {name} as {select}")
+                finally:
+                    cursor.close()
+                self._side_stamps[name] = stamps[name]
+
     def query(self, name: str, **params: Any) -> pd.DataFrame:
         """Run `queries/<name>.sql` with the given parameters."""
+        self._refresh_side_tables()
         return run_query(self.connection, name, params)
 
     def query_arrow(self, name: str, **params: Any) -> pa.Table:
         """Run `queries/<name>.sql`, returning an Arrow table."""
+        self._refresh_side_tables()
         return run_query_arrow(self.connection, name, params)

@@ -193,7 +193,7 @@ else:
     )
     drill_to(explore.picked_value(event.selection))
     if len(result.pivot) - 1 > explore.CHART_MAX_BARS:
-        st.caption(f"The chart draws the {explore.CHART_MAX_BARS} largest; the table has all.")
+        st.caption(f"The chart draws the {explore.CHART_MAX_BARS} largest.")
 
 table_event = st.dataframe(
     result.pivot,
@@ -213,6 +213,8 @@ table_event = st.dataframe(
 rows = table_event.selection.rows
 if rows:
     drill_to(str(result.pivot["dimension_value"].iloc[rows[0]]))
+if result.left_off_note:
+    st.caption(result.left_off_note)
 ui.download(result.pivot, ui.csv_name(view, "explore"))
 
 st.subheader(f"By {GRANULARITIES[state.granularity].lower()}", divider="gray")

@@ -12,6 +12,7 @@ import shutil
 from datetime import date
 from pathlib import Path
 
+import duckdb
 import pyarrow.compute as pc
 import pyarrow.dataset as ds
 import pyarrow.parquet as pq
@@ -23,8 +24,9 @@ from hypothesis import strategies as st
 from crimeprev.aggregate import aggregates_current, open_database
 from crimeprev.cli.main import main
 from crimeprev.config import Measure, config_for
-from crimeprev.db import Database
+from crimeprev.db import Database, QueryTooLarge
 from crimeprev.demo.scale import DEMO_FORCE, ScaleError, generate_scaled_demo
+from crimeprev.figures import explore
 from crimeprev.figures.insight import data_forces, insight_table, monthly_series
 from crimeprev.imports.records import import_records
 from crimeprev.periods import months_between
@@ -302,3 +304,74 @@ def test_a_month_range_reads_only_its_month_folders(scaled_root: Path) -> None:
     ).fetchall()
     text = "\n".join(str(part) for row in plan for part in row)
     assert "Total Files Read: 3" in text, text
+
+
+def test_an_explore_drill_lists_at_most_its_bound_and_says_how_many_more(
+    scaled_root: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A drill into one district broken down by crime type, with the table's bound set below
+    the number of crime types: the table lists the largest up to the bound, says how many are
+    left off, and its total still counts every record (each checked against the files)."""
+    db = open_database(scaled_root)
+    config = db.config
+    district = next(d for d in config.districts if d.is_force_district)
+    state = explore.ExploreState(
+        crime_types=tuple(config.taxonomy.crime_types),
+        dimension="crime_type",
+        drill=(explore.DrillStep("district", district.name),),
+    )
+    bound = 3
+    monkeypatch.setattr(explore, "TABLE_MAX_ROWS", bound)
+    view = view_at(db, LAST, force=DEMO_FORCE)
+    result = explore.explore(db, view, state)
+
+    dataset = ds.dataset(records_dir(scaled_root), format="parquet", partitioning="hive")
+    wanted = (
+        (ds.field("force") == DEMO_FORCE)
+        & (ds.field("district_code") == district.code)
+        & (ds.field("month_start") >= result.current.start)
+        & (ds.field("month_start") <= result.current.end)
+    )
+    in_files = dataset.to_table(columns=["crime_type"], filter=wanted).to_pandas()
+    by_type = in_files["crime_type"].value_counts()
+    assert len(by_type) > bound, "the scaled demo should hold more crime types than the bound"
+
+    body = result.pivot[result.pivot["dimension_value"] != explore.TOTAL_LABEL]
+    assert len(body) == bound
+    assert (
+        sorted(body["current_count"].astype(int), reverse=True)
+        == sorted(by_type.to_list(), reverse=True)[:bound]
+    )
+    assert result.rows_left_off == len(by_type) - bound
+    assert result.left_off_note is not None
+    assert f"{len(by_type) - bound:,} more are left off" in result.left_off_note
+    total = result.pivot.set_index("dimension_value").loc[explore.TOTAL_LABEL, "current_count"]
+    assert int(total) == len(in_files)
+
+
+def test_the_data_connection_keeps_to_its_memory_limit_and_threads(
+    scaled_root: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The limit and threads set in the environment are the connection's; the monthly build
+    still gives the counts a direct count over the files gives under a small limit; a limit too
+    small for the monthly tables is one sentence, not a traceback."""
+    monkeypatch.setenv("CRIMEPREV_DUCKDB_MEMORY_LIMIT", "48MB")
+    monkeypatch.setenv("CRIMEPREV_DUCKDB_THREADS", "1")
+    db = Database(scaled_root)
+    reference = duckdb.connect()
+    reference.execute("set memory_limit = '48MB'")
+    setting = "select current_setting('memory_limit'), current_setting('threads')"
+    assert db.connection.execute(setting).fetchone() == (
+        reference.execute("select current_setting('memory_limit')").fetchone()[0],  # type: ignore[index]
+        1,
+    )
+    built = db.query("build_measure_monthly", months=None)
+    measure = next(m for m in db.config.measures if m.rule.crime_types)
+    counted = built[(built["measure_id"] == measure.id) & (built["force"] == DEMO_FORCE)]
+    assert int(counted["count_records"].sum()) == _direct_count(
+        scaled_root, measure, DEMO_FORCE, None, FIRST, LAST
+    )
+
+    monkeypatch.setenv("CRIMEPREV_DUCKDB_MEMORY_LIMIT", "1MB")
+    with pytest.raises(QueryTooLarge, match="does not fit in the memory"):
+        Database(scaled_root)

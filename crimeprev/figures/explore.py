@@ -51,8 +51,12 @@ CURRENT = "current"
 COMPARISON = "comparison"
 WINDOW_RANGE = re.compile(r"^\s*(\d{4}-\d{2})\s*(?:\.\.|:|/)\s*(\d{4}-\d{2})\s*$")
 LSOA_CODE = re.compile(r"^[EW]01\d{6}$")
-# A breakdown chart with more bars than this draws the largest; the table keeps every row.
+# A breakdown chart with more bars than this draws the largest.
 CHART_MAX_BARS = 25
+# The table (and its download) lists at most this many breakdown values, the largest first; the
+# total row still counts every record. A breakdown by LSOA can otherwise run to thousands of rows
+# of single records.
+TABLE_MAX_ROWS = 500
 URL_PARAMS = ("measure", "crime_type", "by", "grain", "current", "compare", "drill")
 
 
@@ -129,6 +133,9 @@ class Exploration:
     current: Window
     comparison: Window
     notes: tuple[str, ...] = ()
+    # Breakdown values beyond TABLE_MAX_ROWS, left out of the table, and a sentence saying so.
+    rows_left_off: int = 0
+    left_off_note: str | None = None
 
 
 def window_text(window: Window) -> str:
@@ -539,6 +546,16 @@ def explore(db: Database, view: View, state: ExploreState) -> Exploration:
         index=body.index,
     ).sort_values(["current", "comparison", "value"], ascending=[False, False, True])
     body = body.loc[rank.index]
+    rows_left_off = max(0, len(body) - TABLE_MAX_ROWS)
+    left_off_note = None
+    if rows_left_off:
+        name = DIMENSION_LABELS[state.dimension]
+        left_off_note = (
+            f"The table lists the {TABLE_MAX_ROWS:,} largest of {len(body):,} values of "
+            f"{name}; {rows_left_off:,} more are left off here and in the download, though the "
+            "total counts them. Drill into one value or narrow the periods to see them."
+        )
+        body = body.head(TABLE_MAX_ROWS)
     pivot = pd.concat([body, pivot[pivot["dimension_value"] == TOTAL_LABEL]], ignore_index=True)
 
     return Exploration(
@@ -549,6 +566,8 @@ def explore(db: Database, view: View, state: ExploreState) -> Exploration:
         current=current,
         comparison=comparison,
         notes=tuple(notes),
+        rows_left_off=rows_left_off,
+        left_off_note=left_off_note,
     )
 
 

@@ -60,15 +60,28 @@ SIGNIFICANCE_FLOAT_KEYS = (
 )
 
 
+# The span of months one series query fetches for a view: enough for every page's chart and test.
+SERIES_MONTHS = 120
+
+
 def covered_months(db: Database, force: str | None = None) -> list[date]:
     """The months the data covers, oldest first."""
-    frame = db.query("covered_months", force=force)
-    return [pd.Timestamp(m).date() for m in frame["month_start"]]
+    # Read from the monthly tables, which a database holds in memory for its lifetime.
+    months: list[date] = db.remember(
+        ("covered_months", force),
+        lambda: [
+            pd.Timestamp(m).date() for m in db.query("covered_months", force=force)["month_start"]
+        ],
+    )
+    return list(months)
 
 
 def data_forces(db: Database) -> list[str]:
     """The forces whose records the data holds, in alphabetical order."""
-    return [str(force) for force in db.query("data_forces")["force"]]
+    forces: list[str] = db.remember(
+        ("data_forces",), lambda: [str(force) for force in db.query("data_forces")["force"]]
+    )
+    return list(forces)
 
 
 def _window_param(name: str, window: Window) -> dict[str, Any]:
@@ -87,22 +100,17 @@ def insight_table(db: Database, view: View, strand_id: str | None = None) -> pd.
 def _insight_table(db: Database, view: View, strand_id: str | None) -> pd.DataFrame:
     config = db.config
     period, force = view.period, view.force
-    district_codes = view.district_codes(config)
     measures = [m for m in config.measures if strand_id is None or m.strand_id == strand_id]
     pairs = comparisons(period, config.baseline_end, config.window_months)
     windows = {"current": pairs[0].current} | {p.name: p.comparator for p in pairs}
-    counts = db.query(
-        "measure_window_counts",
-        windows=[_window_param(name, window) for name, window in windows.items()],
-        district_codes=district_codes,
-        force=force,
-        measure_ids=[m.id for m in measures],
-    )
-    count_of = {
-        (row.measure_id, row.window_name): int(row.count_records) for row in counts.itertuples()
-    }
     covered = set(covered_months(db, force))
+    # One query for every measure's months; each window's count is the sum of its months.
     monthly = _monthly_counts(db, view, pairs, [m.id for m in measures])
+    count_of = {
+        (measure.id, name): sum(monthly.get((measure.id, month), 0) for month in window.months)
+        for measure in measures
+        for name, window in windows.items()
+    }
     rows = []
     for measure in measures:
         for pair in pairs:
@@ -267,14 +275,30 @@ def monthly_series(
     """Each measure's count per month for `months` months to the view's period, in its force
     and places; null for uncovered months."""
     end = view.period
-    frame = db.query(
-        "measure_monthly_series",
-        measure_ids=measure_ids,
-        start=add_months(end, -(months - 1)),
-        end=end,
-        district_codes=view.district_codes(db.config),
-        force=view.force,
+    codes = view.district_codes(db.config)
+    # One query serves every measure and span a view's pages ask for (the overview's table,
+    # trend and variation icons, the strand's tables): the longest span, sliced here.
+    span = max(months, SERIES_MONTHS)
+    key = ("monthly_series", view.force, None if codes is None else tuple(codes), end, span)
+    every: pd.DataFrame = db.remember(
+        key,
+        lambda: db.query(
+            "measure_monthly_series",
+            measure_ids=None,
+            start=add_months(end, -(span - 1)),
+            end=end,
+            district_codes=codes,
+            force=view.force,
+        ),
     )
+    start = add_months(end, -(months - 1))
+    wanted = every["month_start"] >= pd.Timestamp(start)
+    if measure_ids is not None:
+        wanted &= every["measure_id"].isin(measure_ids)
+    frame = every[wanted].reset_index(drop=True)
+    # As the query itself returns it: nullable integers only where a month is uncovered.
+    if frame["count_records"].notna().all():
+        frame = frame.astype({"count_records": "int64"})
     frame["month_start"] = pd.to_datetime(frame["month_start"])
     return frame
 

@@ -34,11 +34,16 @@ def variation_by_measure(
     limits from all of them); None for a measure whose chart cannot be drawn (too few covered
     months) or whose latest month the data does not cover."""
     series = monthly_series(db, view, months)
+    # Split once, rather than filtering the whole series again for every measure.
+    by_measure = {str(key): part for key, part in series.groupby("measure_id", sort=False)}
+    latest_counts = series.loc[
+        series["month_start"] == pd.Timestamp(view.period), ["measure_id", "count_records"]
+    ].dropna()
+    latest_covered = set(latest_counts["measure_id"])
     result: dict[str, Variation | None] = {}
     for measure in db.config.measures:
-        mine = series[series["measure_id"] == measure.id]
-        latest = mine[pd.to_datetime(mine["month_start"]) == pd.Timestamp(view.period)]
-        if latest.empty or latest["count_records"].isna().all():
+        mine = by_measure.get(measure.id)
+        if mine is None or measure.id not in latest_covered:
             result[measure.id] = None
             continue
         try:

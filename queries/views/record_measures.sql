@@ -4,8 +4,7 @@ select
     m.measure_id
 from records as r
 inner join measures as m
-    on
-        r.record_kind = m.rule_record_kind
-        and (len(m.rule_crime_types) = 0 or list_contains(m.rule_crime_types, r.crime_type))
-        and list_has_all(r.flags, m.rule_flags)
-        and (len(m.rule_outcomes) = 0 or list_contains(m.rule_outcomes, r.outcome))
+    on counts_toward_measure(
+        r.record_kind, r.crime_type, r.flags, r.outcome,
+        m.rule_record_kind, m.rule_crime_types, m.rule_flags, m.rule_outcomes
+    )
