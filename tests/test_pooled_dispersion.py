@@ -131,3 +131,16 @@ def test_a_place_with_three_years_keeps_its_own_dispersion():
         pooled=pooled,
     )
     assert shared == alone
+
+
+def test_demo_rows_without_the_year_before_say_their_dispersion_was_pooled(demo_db):
+    from builders import view_at
+
+    from crimeprev.figures import insight
+
+    # The demo starts in April 2017: to March 2019 the previous year has no year before it.
+    table = insight.insight_table(demo_db, view_at(demo_db, date(2019, 3, 1)))
+    previous = table[table["comparison"] == "previous_year"]
+    baseline = table[table["comparison"] == "baseline"]
+    assert previous["significance_note"].str.contains("shrunk towards the measure's").all()
+    assert baseline["significance_note"].isna().all()
