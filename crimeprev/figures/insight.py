@@ -22,7 +22,13 @@ from crimeprev.periods import (
     format_month,
     months_in_words,
 )
-from crimeprev.statistics.change import RateRatioTest, change_test, variation_words
+from crimeprev.statistics.change import (
+    PooledDispersion,
+    RateRatioTest,
+    change_test,
+    pooled_dispersion,
+    variation_words,
+)
 from crimeprev.view import View
 
 INSIGHT_JSON_KEYS = (
@@ -111,6 +117,7 @@ def _insight_table(db: Database, view: View, strand_id: str | None) -> pd.DataFr
         for measure in measures
         for name, window in windows.items()
     }
+    by_district: dict[tuple[str, str, date], int] | None = None
     rows = []
     for measure in measures:
         for pair in pairs:
@@ -129,6 +136,13 @@ def _insight_table(db: Database, view: View, strand_id: str | None) -> pd.DataFr
                 result = change(comparator_count, current_count)
                 diff, pct, reason = result.diff, result.pct_change, result.no_pct_reason
                 earlier = pair.comparator.shifted(-len(pair.comparator.months))
+                pooled = None
+                if earlier.missing_from(covered):
+                    # Too few months for a firm dispersion of the place's own: the measure's
+                    # across the force's districts, over the same two windows, steadies it.
+                    if by_district is None:
+                        by_district = _district_monthly_counts(db, view, pairs)
+                    pooled = _pooled(by_district, measure.id, pair, config.signals.small_count)
                 test = change_test(
                     {m: monthly[(measure.id, m)] for m in pair.current.months},
                     {m: monthly[(measure.id, m)] for m in pair.comparator.months},
@@ -137,6 +151,7 @@ def _insight_table(db: Database, view: View, strand_id: str | None) -> pd.DataFr
                     else {m: monthly[(measure.id, m)] for m in earlier.months},
                     significance_level=config.signals.significance_level,
                     small_count=config.signals.small_count,
+                    pooled=pooled,
                 )
             rows.append(
                 {
@@ -179,6 +194,42 @@ def _monthly_counts(
         (str(row.measure_id), pd.Timestamp(row.month_start).date()): int(row.count_records)
         for row in covered.itertuples()
     }
+
+
+def _district_monthly_counts(
+    db: Database, view: View, pairs: list[Any]
+) -> dict[tuple[str, str, date], int]:
+    """Each measure's count per covered month in each district of the view's force, over every
+    window the comparisons test."""
+    start = min(min(p.current.start, p.comparator.start) for p in pairs)
+    end = max(max(p.current.end, p.comparator.end) for p in pairs)
+    frame = db.query("measure_district_monthly", start=start, end=end, force=view.force)
+    own = {d.code for d in db.config.districts if view.force is None or d.belongs_to(view.force)}
+    frame = frame[frame["district_code"].isin(own)]
+    return {
+        (str(row.measure_id), str(row.district_code), pd.Timestamp(row.month_start).date()): int(
+            row.count_records
+        )
+        for row in frame.itertuples()
+    }
+
+
+def _pooled(
+    by_district: dict[tuple[str, str, date], int], measure_id: str, pair: Any, small_count: int
+) -> PooledDispersion | None:
+    """The measure's dispersion pooled across the districts, for the pair's two windows."""
+    codes = sorted({code for (m, code, _) in by_district if m == measure_id})
+    return pooled_dispersion(
+        [
+            (
+                {m: by_district.get((measure_id, code, m), 0) for m in pair.current.months},
+                {m: by_district.get((measure_id, code, m), 0) for m in pair.comparator.months},
+                None,
+            )
+            for code in codes
+        ],
+        small_count=small_count,
+    )
 
 
 def _significance_columns(test: RateRatioTest | None) -> dict[str, Any]:

@@ -79,16 +79,30 @@ class SpikesUnavailable(PeriodError):
 def upper_tail_p_value(count: int, expected: float, variance: float | None = None) -> float:
     """P(X >= count) for X negative binomial with mean `expected` and `variance` (Poisson when
     the variance is not above the mean)."""
-    if count <= 0:
-        return 1.0
-    if expected <= 0:
-        return 0.0
+    return float(
+        upper_tail_p_values([count], [expected], None if variance is None else [variance])[0]
+    )
+
+
+def upper_tail_p_values(
+    counts: Sequence[int], expected: Sequence[float], variance: Sequence[float] | None = None
+) -> list[float]:
+    """`upper_tail_p_value` of each count, in one call to scipy for all of them."""
+    import numpy as np
     from scipy.stats import nbinom, poisson  # imported when first needed: slow to load
 
-    if variance is None or variance <= expected * (1 + 1e-9):
-        return float(poisson.sf(count - 1, expected))
-    size = expected**2 / (variance - expected)
-    return float(nbinom.sf(count - 1, size, expected / variance))
+    count = np.asarray(counts, dtype=float)
+    mean = np.asarray(expected, dtype=float)
+    spread = mean.copy() if variance is None else np.asarray(variance, dtype=float)
+    safe_mean = np.where(mean > 0, mean, 1.0)
+    extra = spread > safe_mean * (1 + 1e-9)
+    over = np.where(extra, spread - safe_mean, 1.0)
+    size = safe_mean**2 / over
+    nb = nbinom.sf(count - 1, size, np.where(extra, safe_mean / np.where(extra, spread, 1), 0.5))
+    p = np.where(extra, nb, poisson.sf(count - 1, safe_mean))
+    p = np.where(mean <= 0, 0.0, p)
+    p = np.where(count <= 0, 1.0, p)
+    return [float(v) for v in p]
 
 
 @dataclass(frozen=True)
@@ -126,10 +140,12 @@ def measure_fit(history: pd.DataFrame, month: pd.Timestamp) -> MeasureFit:
     ahead = np.array([(_month_index(m) - target) / 12 for m in frame["month_start"]])
 
     def design(codes: Sequence[str], years: np.ndarray, months: Sequence[int]) -> np.ndarray:
-        columns = [np.array([c == code for c in codes], dtype=float) for code in fitted]
+        code_array = np.asarray(codes, dtype=object)
+        month_array = np.asarray(months)
+        columns = [(code_array == code).astype(float) for code in fitted]
         columns.append(np.asarray(years, dtype=float))
         if seasonal:
-            columns += [np.array([m == k for m in months], dtype=float) for k in range(2, 13)]
+            columns += [(month_array == k).astype(float) for k in range(2, 13)]
         return np.column_stack(columns)
 
     x = design(list(frame["district_code"]), ahead, [int(m.month) for m in frame["month_start"]])
@@ -145,9 +161,16 @@ def measure_fit(history: pd.DataFrame, month: pd.Timestamp) -> MeasureFit:
         covariance = np.asarray(poisson.cov_params())
         alpha = 0.0
         if float(poisson.pearson_chi2) > poisson.df_resid:
+            # Newton's method from the moment estimate of alpha converges in a few steps; from a
+            # fixed guess it can wander off and take many (each Hessian is costly).
+            phi = float(poisson.pearson_chi2) / max(int(poisson.df_resid), 1)
+            start = (phi - 1) / max(float(np.mean(poisson.fittedvalues)), 1e-9)
             try:
                 nb = sm.NegativeBinomial(y, x, loglike_method="nb2").fit(
-                    start_params=np.append(params, 0.05), method="newton", maxiter=100, disp=0
+                    start_params=np.append(params, min(max(start, 1e-4), 10.0)),
+                    method="newton",
+                    maxiter=100,
+                    disp=0,
                 )
                 fitted_alpha = float(nb.params[-1])
                 nb_covariance = np.asarray(nb.cov_params())[:k, :k]
@@ -226,12 +249,11 @@ def spike_table(
         None if e <= 0 else c / e
         for c, e in zip(tests["count_records"], tests["expected_count"], strict=True)
     ]
-    tests["p_value"] = [
-        upper_tail_p_value(int(c), float(e), float(v))
-        for c, e, v in zip(
-            tests["count_records"], tests["expected_count"], tests["expected_variance"], strict=True
-        )
-    ]
+    tests["p_value"] = upper_tail_p_values(
+        tests["count_records"].tolist(),
+        tests["expected_count"].tolist(),
+        tests["expected_variance"].tolist(),
+    )
     threshold = settings.spike_family_alpha / max(len(tests), 1)
     tests["is_alert"] = (tests["p_value"] < threshold) & (
         tests["excess_count"] >= settings.spike_min_excess
