@@ -6,6 +6,7 @@ import ui
 from crimeprev.figures.overview import overview_table, variation_legend
 from crimeprev.present.narrative import overview_narrative
 from crimeprev.statistics.change import BEYOND_NORMAL
+from ui import updates
 
 view = ui.current_view()
 ui.page_header("Crime Prevention Strategy", view)
@@ -90,4 +91,5 @@ st.dataframe(
     },
 )
 st.caption(variation_legend(view.config))
+updates.approved_words_panel(view)
 ui.download(table.rows.drop(columns=["strand_link"]), ui.csv_name(view, "overview"))

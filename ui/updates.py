@@ -12,12 +12,14 @@ import streamlit as st
 
 from crimeprev.access.roles import Role, load_access
 from crimeprev.config import config_for
+from crimeprev.report.content import words_marks_table
 from crimeprev.store import data_dir
 from crimeprev.updates.editor import local_settings, local_user, may_open, user_from_claims
 from crimeprev.updates.permissions import User
 from crimeprev.updates.settings import UpdateSettings, load_update_settings
 from crimeprev.updates.store import UpdateStore, open_store
 from ui import auth
+from ui.cached import Frame
 
 
 def _local_lead() -> bool:
@@ -78,3 +80,20 @@ def visible_pages(sections: dict[str, list[Any]]) -> dict[str, list[Any]]:
         for section, pages in sections.items()
     }
     return {section: pages for section, pages in kept.items() if pages}
+
+
+def approved_words_panel(view: Frame) -> None:
+    """Per strand, which quarter's approved words the report of the period carries (nothing
+    when the data folder keeps no update store)."""
+    marks = words_marks_table(view.db, view.filters.period)
+    if marks.empty:
+        return
+    with st.expander("Approved words per strand", icon=":material/verified:"):
+        st.dataframe(
+            marks.drop(columns=["strand_id"]),
+            hide_index=True,
+            column_config={
+                "strand_name": st.column_config.TextColumn("Strand", width=220),
+                "approved_words": st.column_config.TextColumn("Words", width="large"),
+            },
+        )

@@ -439,6 +439,19 @@ def report_words(
         store.dispose()
 
 
+def words_marks_table(db: Database, period: date) -> pd.DataFrame:
+    """One row per strand: the sentence saying which quarter's approved words a report of
+    `period` carries for it (no rows when the data folder has no update store)."""
+    marks, _ = report_words(db, period)
+    return pd.DataFrame(
+        [
+            {"strand_id": s, "strand_name": db.config.strand(s).name, "approved_words": m}
+            for s, m in marks.items()
+        ],
+        columns=["strand_id", "strand_name", "approved_words"],
+    )
+
+
 def approved_metrics(words: StrandContent | None) -> pd.DataFrame:
     """A strand's approved operational results in the shape the activity file gives them."""
     columns = ["operation", "metric", "value", "unit", "period_label", "period_end"]
