@@ -9,7 +9,7 @@ from datetime import date
 from pathlib import Path
 
 from crimeprev.config import Config, config_for
-from crimeprev.periods import format_month, month_label, parse_month
+from crimeprev.periods import format_month, parse_month
 from crimeprev.updates.settings import (
     DATABASE_URL_VARIABLE,
     SQLITE_FILE,
@@ -38,7 +38,7 @@ def words_mark(mark: ApprovedMark | None, approver_title: str = "") -> str:
         return NO_APPROVED_WORDS
     by = f"{approver_title} {mark.approved_by}".strip()
     return (
-        f"Words approved for the quarter ending {month_label(parse_month(mark.quarter_end))}, "
+        f"Words approved for the quarter ending {parse_month(mark.quarter_end):%b %Y}, "
         f"version {mark.version}, by {by}, {mark.approved_at:%-d %b %Y}."
     )
 
