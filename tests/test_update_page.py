@@ -8,6 +8,7 @@ from __future__ import annotations
 import shutil
 import sqlite3
 from collections import Counter
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pandas as pd
@@ -19,9 +20,10 @@ from crimeprev.config import config_for
 from crimeprev.store import DATA_DIR_VARIABLE
 from crimeprev.updates import editor
 from crimeprev.updates.content import Action, Commentary, InvalidContent, Metric
+from crimeprev.updates.marks import NO_APPROVED_WORDS, existing_store, words_mark
 from crimeprev.updates.permissions import led_strands
 from crimeprev.updates.settings import load_update_settings
-from crimeprev.updates.workflow import UpdateState
+from crimeprev.updates.workflow import ApprovedMark, UpdateState
 
 LEAD = "kim.lead@force.example"
 OTHER_LEAD = "raj.lead@force.example"
@@ -221,3 +223,16 @@ def test_the_change_removes_rows_taken_out_of_the_form():
     change = editor.form_change(state, "new words", [kept], [])
     assert change.remove == [dropped.key]
     assert Commentary("new words") in change.put and kept in change.put
+
+
+def test_a_folder_without_a_store_gets_none_and_no_file(demo_root):
+    assert existing_store(demo_root) is None
+    assert not (demo_root / "updates.db").exists()
+
+
+def test_the_mark_names_quarter_version_and_approver():
+    mark = ApprovedMark("rape", "2022-09", 2, "ann@x", datetime(2022, 10, 3, tzinfo=UTC))
+    assert words_mark(mark, "ACC") == (
+        "Words approved for the quarter ending Sep 2022, version 2, by ACC ann@x, 3 Oct 2022."
+    )
+    assert words_mark(None, "ACC") == NO_APPROVED_WORDS
