@@ -70,6 +70,8 @@ if is_approver and editor.store_is_empty(store):
             st.error(str(error), icon=":material/error:")
         else:
             auth.record_event("update import", {"rows": moved.rows, "updates": moved.updates})
+            for name in [k for k in st.session_state if str(k).startswith("update_loaded/")]:
+                del st.session_state[name]
             st.session_state[MESSAGE_KEY] = f"Imported {moved.updates} strand updates."
             st.rerun()
 
@@ -184,7 +186,10 @@ with form_column:
     )
     action_findings = checks.check_actions(actions, quarter)
     for finding in findings:
-        st.warning(f"{finding.message} — “{finding.sentence}”", icon=":material/fact_check:")
+        st.warning(
+            f"Stated {finding.stated}: {finding.message} — “{finding.sentence}”",
+            icon=":material/fact_check:",
+        )
     for action_finding in action_findings:
         st.warning(
             f"Action {action_finding.action_id}: {action_finding.message}.",
