@@ -5,6 +5,7 @@ read back from the SQLite file with the standard library, not through the workfl
 
 from __future__ import annotations
 
+import re
 import shutil
 import sqlite3
 from collections import Counter
@@ -149,6 +150,22 @@ def test_the_approver_sees_every_strand_read_only(monkeypatch, led_folder):
     assert at.selectbox[0].options == [s.name for s in config.strands]
     # Their own account leads nothing: the form is read-only for them.
     assert at.text_area[0].disabled
+
+
+def test_a_stated_figure_that_differs_from_the_data_shows_before_submitting(
+    monkeypatch, led_folder
+):
+    at = _signed_in(monkeypatch, led_folder, OTHER_LEAD)
+    # The demo's own sentence for rape, with its percentage changed.
+    with (led_folder / "commentary" / "commentary.csv").open() as handle:
+        sentence = next(line for line in handle if line.startswith("rape,2022-09"))
+    stated = re.search(r"(\d+\.\d)%", sentence)
+    assert stated is not None
+    wrong = f"{float(stated.group(1)) + 20:.1f}%"
+    at.text_area[0].input(f"Recorded rape was {wrong} higher than a year earlier.").run()
+    flagged = [w.value for w in at.warning if w.value.startswith(f"Stated {wrong}")]
+    assert flagged and f"{stated.group(1)}%" in flagged[0]
+    assert "Submit for approval" in [b.label for b in at.button]
 
 
 @pytest.fixture(scope="module")
