@@ -5,11 +5,12 @@ read back from the SQLite file with the standard library, not through the workfl
 
 from __future__ import annotations
 
+import csv
 import re
 import shutil
 import sqlite3
 from collections import Counter
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import pandas as pd
@@ -21,9 +22,11 @@ from crimeprev.config import config_for
 from crimeprev.store import DATA_DIR_VARIABLE
 from crimeprev.updates import editor
 from crimeprev.updates.content import Action, Commentary, InvalidContent, Metric
+from crimeprev.updates.csvfiles import import_csv
 from crimeprev.updates.marks import NO_APPROVED_WORDS, existing_store, words_mark
 from crimeprev.updates.permissions import led_strands
 from crimeprev.updates.settings import load_update_settings
+from crimeprev.updates.store import open_store
 from crimeprev.updates.workflow import ApprovedMark, UpdateState
 
 LEAD = "kim.lead@force.example"
@@ -253,3 +256,31 @@ def test_the_mark_names_quarter_version_and_approver():
         "Words approved for the quarter ending Sep 2022, version 2, by ACC ann@x, 3 Oct 2022."
     )
     assert words_mark(None, "ACC") == NO_APPROVED_WORDS
+
+
+def test_the_overview_lists_the_approved_words_each_strand_carries(
+    monkeypatch, demo_root, tmp_path
+):
+    root = _folder_with_leads(demo_root, tmp_path / "data")
+    store = open_store(root)
+    import_csv(store, root, APPROVER)
+    store.dispose()
+    with (root / "commentary" / "commentary.csv").open(newline="") as handle:
+        quarters = {row["strand_id"]: row["period"] for row in csv.DictReader(handle)}
+    monkeypatch.setenv(DATA_DIR_VARIABLE, str(root))
+    at = AppTest.from_file(APP, default_timeout=180).run()
+    assert not at.exception
+    marks = next(d.value for d in at.dataframe if "approved_words" in d.value.columns)
+    by_name = dict(zip(marks["strand_name"], marks["approved_words"], strict=True))
+    config = config_for(root)
+    latest = max(quarters.values())
+    carried = [s for s in config.strands if quarters.get(s.id) == latest]
+    assert carried
+    for strand in config.strands:
+        if strand in carried:
+            month = f"{date.fromisoformat(latest + '-01'):%b %Y}"
+            assert by_name[strand.name].startswith(
+                f"Words approved for the quarter ending {month}, version 1, by ACC {APPROVER}"
+            )
+        elif strand.id not in quarters:
+            assert by_name[strand.name] == NO_APPROVED_WORDS
