@@ -37,6 +37,7 @@ from crimeprev.present.charts import monthly_chart
 from crimeprev.present.labels import force_wide_note
 from crimeprev.present.narrative import overview_narrative
 from crimeprev.report.wording import count_words, month_words, pct_words
+from crimeprev.updates.editor import store_is_empty
 from crimeprev.updates.marks import approved_words, existing_store, strand_marks
 from crimeprev.updates.workflow import StrandContent
 from crimeprev.view import View
@@ -433,6 +434,8 @@ def report_words(
     if store is None:
         return ({} if not approved_only else strand_marks(None, db.config, period)), {}
     try:
+        if not approved_only and store_is_empty(store):
+            return {}, {}  # a store opened but never written to says nothing yet
         marks = strand_marks(store, db.config, period)
         return marks, approved_words(store, period) if approved_only else {}
     finally:
