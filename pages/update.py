@@ -281,21 +281,8 @@ with st.expander("History of each field", icon=":material/history:"):
                     ),
                 )
 with st.expander("Audit trail of this update", icon=":material/receipt_long:"):
-    trail = workflow.audit_trail(store, strand_id, quarter)
     st.dataframe(
-        [
-            {
-                "at": f"{e.at:%d %b %Y %H:%M} UTC",
-                "who": e.actor,
-                "action": e.action,
-                "from": e.from_state,
-                "to": e.to_state,
-                "version": e.content_version,
-                "comment": e.comment,
-            }
-            for e in trail
-        ],
-        hide_index=True,
+        editor.audit_rows(workflow.audit_trail(store, strand_id, quarter)), hide_index=True
     )
 if is_approver:
     with st.expander("Where every strand's update stands", icon=":material/list_alt:"):

@@ -28,7 +28,7 @@ from crimeprev.updates.permissions import User, can_approve, led_strands
 from crimeprev.updates.schema import field_revision, strand_update
 from crimeprev.updates.settings import UpdateSettings
 from crimeprev.updates.store import UpdateStore
-from crimeprev.updates.workflow import Revision, UpdateState, _latest_fields, _present
+from crimeprev.updates.workflow import AuditEntry, Revision, UpdateState, _latest_fields, _present
 
 METRIC_COLUMNS = ("operation", "metric", "value", "unit", "period_label", "period_end")
 ACTION_COLUMNS = ("action_id", "title", "target_month", "completed_month", "status")
@@ -326,3 +326,22 @@ def state_sentence(state: UpdateState, approver_title: str) -> str:
             f"{state.approved_by}, until this one is approved."
         )
     return f"Version {state.content_version}, {said}{when}.{carried}"
+
+
+def audit_rows(entries: Sequence[AuditEntry]) -> pd.DataFrame:
+    """An update's recorded transitions as a table a person reads, oldest first."""
+    return pd.DataFrame(
+        [
+            {
+                "at": _stamp(e.at),
+                "who": e.actor,
+                "action": e.action,
+                "from_state": e.from_state,
+                "to_state": e.to_state,
+                "content_version": e.content_version,
+                "comment": e.comment,
+            }
+            for e in entries
+        ],
+        columns=["at", "who", "action", "from_state", "to_state", "content_version", "comment"],
+    )
