@@ -56,7 +56,7 @@ def format_panel(suffix: str) -> None:
             suffix,
             strand_ids or None,
             lambda fraction, message: bar.progress(fraction, text=message),
-            approved_only,
+            approved_only=approved_only,
         )
         built[suffix] = (wanted, data, time.perf_counter() - started)
         bar.empty()
