@@ -11,7 +11,7 @@ import streamlit as st
 
 import ui
 from crimeprev.errors import CrimeprevError
-from ui import auth
+from ui import auth, updates
 
 # Before anything else renders: the sign-in screen, or in local mode a banner saying so.
 auth.require_sign_in()
@@ -52,12 +52,18 @@ PAGES = {
         st.Page("pages/sql.py", title="SQL", icon=":material/terminal:", url_path="sql"),
     ],
     "Outputs and data": [
+        st.Page(
+            "pages/update.py",
+            title="Quarterly update",
+            icon=":material/edit_note:",
+            url_path="update",
+        ),
         st.Page("pages/report.py", title="Report", icon=":material/slideshow:", url_path="report"),
         st.Page("pages/data.py", title="Data", icon=":material/database:", url_path="data"),
     ],
 }
 
-shown = auth.visible_pages(PAGES)
+shown = updates.visible_pages(auth.visible_pages(PAGES))
 page = st.navigation(shown, position="hidden")
 st.set_page_config(
     page_title=f"{page.title} · Crime Prevention Strategy",
@@ -69,7 +75,7 @@ st.sidebar.markdown("**Crime Prevention Strategy 2021–25**")
 ui.navigation_menu(shown)
 # Every error a user can cause (a broken file, a bad setting) is one sentence, never a traceback.
 try:
-    ui.frame(with_strand=page.url_path == "strand")
+    ui.frame(with_strand=page.url_path in ("strand", "update"))
     auth.record_page_view(page.url_path)
     page.run()
 except CrimeprevError as error:

@@ -9,6 +9,7 @@ from crimeprev.figures.overview import overview_table, variation_legend
 from crimeprev.present.narrative import overview_headline, overview_narrative
 from crimeprev.present.scorecard import scorecard_html, scorecard_legend_html
 from crimeprev.statistics.change import BEYOND_NORMAL
+from ui import updates
 
 view = ui.current_view()
 ui.page_header("Crime Prevention Strategy", view)
@@ -101,4 +102,5 @@ st.dataframe(
     },
 )
 st.caption(variation_legend(view.config))
+updates.approved_words_panel(view)
 ui.download(table.rows.drop(columns=["strand_link"]), ui.csv_name(view, "overview"))

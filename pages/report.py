@@ -32,7 +32,12 @@ st.markdown(
     "(all when none are chosen), build a format, then download it."
 )
 strand_ids = ui.url_multiselect("Strands", "strands", {s.id: s.name for s in config.strands})
-wanted = (view.version, view.filters, tuple(strand_ids))
+approved_only = st.toggle(
+    "Leads' words from approved updates only",
+    help="Each strand's commentary and operational results as last approved on the Quarterly "
+    "update page (the latest quarter approved by the period), instead of the CSV files.",
+)
+wanted = (view.version, view.filters, tuple(strand_ids), approved_only)
 built: dict[str, tuple[object, bytes, float]] = st.session_state.setdefault(BUILT_KEY, {})
 
 
@@ -51,6 +56,7 @@ def format_panel(suffix: str) -> None:
             suffix,
             strand_ids or None,
             lambda fraction, message: bar.progress(fraction, text=message),
+            approved_only=approved_only,
         )
         built[suffix] = (wanted, data, time.perf_counter() - started)
         bar.empty()

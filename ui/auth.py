@@ -24,6 +24,7 @@ from crimeprev.store import data_dir
 
 T = TypeVar("T")
 IDENTITY_KEY = "identity"
+CLAIMS_KEY = "identity_claims"
 LOCAL_USER = "local user"
 # Local mode shows what this role sees (never more than every role): to check a viewer's view.
 LOCAL_ROLE_VARIABLE = "CRIMEPREV_LOCAL_ROLE"
@@ -159,6 +160,7 @@ def require_sign_in() -> Identity:
 
         _only(no_access)
     identity = Identity(user, role, local=False)
+    st.session_state[CLAIMS_KEY] = claims
     with st.sidebar:
         st.caption(f"Signed in as {user} · {role.label}")
         st.button("Sign out", on_click=st.logout, icon=":material/logout:", type="tertiary")
@@ -176,6 +178,12 @@ def current_identity() -> Identity:
     """The identity `require_sign_in` established for this session."""
     identity: Identity = st.session_state[IDENTITY_KEY]
     return identity
+
+
+def current_claims() -> dict[str, Any]:
+    """The claims of this session's identity token (none in local mode)."""
+    claims: dict[str, Any] = st.session_state.get(CLAIMS_KEY, {})
+    return claims if not current_identity().local else {}
 
 
 def current_role() -> Role:

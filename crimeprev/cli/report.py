@@ -5,6 +5,7 @@
     crimeprev report --period 2022-09 --agenda-item 5 --meeting-date 2022-10-14 \
         --author "Performance analyst" --approver "Head of Crime Prevention" \
         --paper-version 1.0 --template board.potx --out q2.pptx
+    crimeprev report --period 2022-09 --approved-only --out q2-approved.pptx
 
 The marking and meeting details default to `[report]` in strategy.toml; an option given here
 replaces its setting for this run.
@@ -108,7 +109,9 @@ def command_report(args: argparse.Namespace) -> None:
         if args.verbose:
             print(f"{fraction:4.0%}  {message}", file=sys.stderr)
 
-    data = build_report(db, view, path.suffix.lower(), strands, progress, settings)
+    data = build_report(
+        db, view, path.suffix.lower(), strands, progress, settings, args.approved_only
+    )
     partial = path.with_name(path.name + ".part")
     try:
         partial.write_bytes(data)
@@ -151,5 +154,11 @@ def register(commands: Any) -> None:
     parser.add_argument("--approver", help="who approved the paper")
     parser.add_argument("--paper-version", help="the paper's version, e.g. 1.0")
     parser.add_argument("--template", help="a PowerPoint template (.potx or .pptx) for the deck")
+    parser.add_argument(
+        "--approved-only",
+        action="store_true",
+        help="take each strand's commentary and operational results from the update store's "
+        "approved content only (the latest quarter approved by the period), not the CSV files",
+    )
     parser.add_argument("--verbose", action="store_true", help="print progress to stderr")
     parser.set_defaults(handler=command_report)

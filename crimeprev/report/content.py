@@ -37,6 +37,9 @@ from crimeprev.present.charts import monthly_chart
 from crimeprev.present.labels import force_wide_note
 from crimeprev.present.narrative import overview_narrative
 from crimeprev.report.wording import count_words, month_words, pct_words
+from crimeprev.updates.editor import store_is_empty
+from crimeprev.updates.marks import approved_words, existing_store, strand_marks
+from crimeprev.updates.workflow import StrandContent
 from crimeprev.view import View
 
 Progress = Callable[[float, str], None]
@@ -94,6 +97,8 @@ class StrandSection:
     # The strand's actions completed in the months ending the period and due in the next, or
     # None when the delivery plan is not held.
     delivery: DeliverySummary | None = None
+    # Which quarter's approved words the strand carries (None: no update store to ask).
+    words_mark: str | None = None
 
     @property
     def note(self) -> str | None:
@@ -327,10 +332,13 @@ def collect(
     progress: Progress = no_progress,
     by_district: bool = True,
     settings: ReportSettings | None = None,
+    approved_only: bool = False,
 ) -> ReportContent:
     """Gather every table, series and text a report needs for the filters and strands; the
     monthly series of each district (a query per district) only when `by_district`.
-    `settings` (the marking and meeting details) default to the configuration's `[report]`."""
+    `settings` (the marking and meeting details) default to the configuration's `[report]`;
+    the leads' words and results come from the update store's approved content when
+    `approved_only`."""
     config = db.config
     chosen = chosen_strands(config, strand_ids)
     period = filters.period
@@ -359,10 +367,15 @@ def collect(
         _district_series(db, filters, measure_ids, months) if by_district else pd.DataFrame()
     )
     progress(0.7, "Reading the delivery plan, activity and commentary")
+    marks, approved = report_words(db, period, approved_only)
     sections = []
     for strand_id in chosen:
         strand = config.strand(strand_id)
-        metrics = activity.activity_metrics(db, strand_id, period)
+        metrics = (
+            approved_metrics(approved.get(strand_id))
+            if approved_only
+            else activity.activity_metrics(db, strand_id, period)
+        )
         sections.append(
             StrandSection(
                 strand=strand,
@@ -378,7 +391,14 @@ def collect(
                     for m in strand.measures
                 ],
                 activity=activity_table(metrics) if not metrics.empty else metrics,
-                commentary=activity.commentary(db, strand_id, period),
+                commentary=(
+                    approved[strand_id].commentary
+                    if strand_id in approved
+                    else None
+                    if approved_only
+                    else activity.commentary(db, strand_id, period)
+                ),
+                words_mark=marks.get(strand_id),
                 delivery=_strand_delivery(db, strand_id, period),
             )
         )
@@ -403,6 +423,46 @@ def collect(
     )
     progress(1.0, "Figures collected")
     return disclosed(content)
+
+
+def report_words(
+    db: Database, period: date, approved_only: bool = False
+) -> tuple[dict[str, str], dict[str, StrandContent]]:
+    """Per strand, the sentence saying which quarter's approved words it carries (none when
+    the data folder has no update store), and, when `approved_only`, those approved words."""
+    store = existing_store(db.root, db.config)
+    if store is None:
+        return ({} if not approved_only else strand_marks(None, db.config, period)), {}
+    try:
+        if not approved_only and store_is_empty(store):
+            return {}, {}  # a store opened but never written to says nothing yet
+        marks = strand_marks(store, db.config, period)
+        return marks, approved_words(store, period) if approved_only else {}
+    finally:
+        store.dispose()
+
+
+def words_marks_table(db: Database, period: date) -> pd.DataFrame:
+    """One row per strand: the sentence saying which quarter's approved words a report of
+    `period` carries for it (no rows when the data folder has no update store)."""
+    marks, _ = report_words(db, period)
+    return pd.DataFrame(
+        [
+            {"strand_id": s, "strand_name": db.config.strand(s).name, "approved_words": m}
+            for s, m in marks.items()
+        ],
+        columns=["strand_id", "strand_name", "approved_words"],
+    )
+
+
+def approved_metrics(words: StrandContent | None) -> pd.DataFrame:
+    """A strand's approved operational results in the shape the activity file gives them."""
+    columns = ["operation", "metric", "value", "unit", "period_label", "period_end"]
+    rows = [
+        [m.operation, m.metric, m.value, m.unit, m.period_label, m.period_end]
+        for m in (words.metrics if words is not None else [])
+    ]
+    return pd.DataFrame(rows, columns=columns)
 
 
 def disclosed(content: ReportContent) -> ReportContent:

@@ -564,13 +564,15 @@ def _commentary(
     text = section.commentary or (
         f"No commentary is recorded for {section.strand.name.lower()} for this period."
     )
-    size = fitting_size(lead + text, CONTENT_WIDTH_IN, height, BODY_PT)
+    mark = [section.words_mark] if section.words_mark else []
+    size = fitting_size(" ".join([lead + text, *mark]), CONTENT_WIDTH_IN, height, BODY_PT)
     if size is None:
         text = "The commentary is too long for this slide; it is in the speaker notes."
         size = MIN_PT
     if section.commentary:
         notes.append(f"Commentary: {section.commentary}")
-    _text_box(slide, MARGIN_IN, top_in, CONTENT_WIDTH_IN, height, [(lead, text)], size)
+    notes.extend(mark)
+    _text_box(slide, MARGIN_IN, top_in, CONTENT_WIDTH_IN, height, [(lead, text), *mark], size)
 
 
 def _title_slide(deck: _Deck) -> None:

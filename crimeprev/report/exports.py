@@ -77,9 +77,11 @@ def build_report(
     strand_ids: Sequence[str] | None = None,
     progress: Progress = no_progress,
     settings: ReportSettings | None = None,
+    approved_only: bool = False,
 ) -> bytes:
     """The report file for the filters and strands, in the format named by `suffix`; the
-    marking and meeting details are `settings`, else the configuration's `[report]`."""
+    marking and meeting details are `settings`, else the configuration's `[report]`; the
+    leads' words and results from approved updates only when `approved_only`."""
     export = format_for(f"report{suffix}")
     content = collect(
         db,
@@ -88,5 +90,6 @@ def build_report(
         scaled(progress, 0.0, COLLECT_SHARE),
         export.by_district,
         settings,
+        approved_only,
     )
     return export.build(content, scaled(progress, COLLECT_SHARE, 1.0))
