@@ -7,6 +7,8 @@ from dataclasses import replace
 import streamlit as st
 
 import ui
+from crimeprev.access.roles import SEES_UNSUPPRESSED
+from crimeprev.access.suppression import rules_for
 from crimeprev.figures import insight
 from crimeprev.figures.overview import comparison_tables
 from crimeprev.periods import parse_month
@@ -181,9 +183,10 @@ with form_column:
         )
 
     st.subheader("Checks", divider="gray")
-    findings = checks.flagged(
-        checks.check_commentary(view.db, strand_id, quarter, text, view.district_codes)
-    )
+    checked = checks.check_commentary(view.db, strand_id, quarter, text, view.district_codes)
+    if not auth.allowed(SEES_UNSUPPRESSED):
+        checked = checks.disclosed_findings(checked, strand_id, rules_for(config))
+    findings = checks.flagged(checked)
     action_findings = checks.check_actions(actions, quarter)
     for finding in findings:
         st.warning(

@@ -194,3 +194,33 @@ def test_the_command_line_check_fails_on_a_contradiction(demo_root: Path, tmp_pa
     assert stopped.value.code == 1
     out = capsys.readouterr().out
     assert "wrong direction" in out and "calls a decrease" in out
+
+
+def test_a_small_count_is_neither_confirmed_nor_corrected_for_a_role_that_may_not_see_it(
+    demo_db, knife
+):
+    """Under a threshold above the demo's knife-crime count and with knife crime taken as
+    sensitive, a right and a wrong stated count read alike and the count appears nowhere."""
+    from crimeprev.access.suppression import Suppression
+    from crimeprev.updates.checks import disclosed_findings
+
+    rules = Suppression(
+        threshold=knife["current"] + 100,
+        strands=frozenset({"knife-crime"}),
+        measures=frozenset(),
+        crime_types=frozenset(),
+        names=(),
+    )
+    for stated in (knife["current"], knife["current"] + 7):
+        text = f"Knife-enabled crime rose {knife['yoy']:.1f}% year on year to {stated:,}."
+        found = check_commentary(demo_db, "knife-crime", "2022-09", text)
+        shown = disclosed_findings(found, "knife-crime", rules)
+        assert [(f.stated, f.verdict) for f in shown] == [
+            (f"{knife['yoy']:.1f}%", "agrees"),
+            (f"{stated:,}", "not checked"),
+        ]
+        assert f"{knife['current']:,}" not in shown[1].message
+        assert f"fewer than {knife['current'] + 100}" in shown[1].message
+        assert flagged(shown) == []
+        # Another strand's findings, and this one's for whoever may see counts, are untouched.
+        assert disclosed_findings(found, "hate-crime", rules) == found

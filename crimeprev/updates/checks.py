@@ -18,6 +18,7 @@ from typing import Any, Literal
 
 import pandas as pd
 
+from crimeprev.access.suppression import Suppression
 from crimeprev.config import Measure, Strand
 from crimeprev.db import Database
 from crimeprev.figures.insight import insight_table
@@ -411,6 +412,36 @@ def _check_counts(
                 )
             )
     return findings
+
+
+def disclosed_findings(
+    findings: list[Finding], strand_id: str, rules: Suppression
+) -> list[Finding]:
+    """The findings as a person who may not see small counts in a sensitive strand may read
+    them: a stated count checked against a computed count under the threshold is neither
+    confirmed nor corrected (either would give the count away), but left for an analyst."""
+    if strand_id not in rules.strands:
+        return findings
+    shown = []
+    for finding in findings:
+        small = (
+            isinstance(finding.computed, int)
+            and finding.message.startswith("the data counts")
+            and 0 < finding.computed < rules.threshold
+        )
+        if small:
+            finding = Finding(
+                finding.sentence,
+                finding.stated,
+                "not checked",
+                f"the data counts {rules.label} here, which this role does not see exactly; "
+                "an analyst can check this figure",
+                finding.measure_id,
+                finding.comparison,
+                None,
+            )
+        shown.append(finding)
+    return shown
 
 
 def flagged(findings: list[Finding]) -> list[Finding]:
