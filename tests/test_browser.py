@@ -31,7 +31,6 @@ def _expect_no_error(page: Page) -> None:
     ("path", "heading"),
     [
         ("/", "Crime Prevention Strategy"),
-        ("/overview", "Crime Prevention Strategy"),
         ("/strand?strand=knife-crime", "Knife crime"),
         ("/strand?strand=county-lines", "County lines and exploitation"),
         ("/delivery", "Delivery plan"),
