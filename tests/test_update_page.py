@@ -245,9 +245,12 @@ def test_the_change_removes_rows_taken_out_of_the_form():
     assert Commentary("new words") in change.put and kept in change.put
 
 
-def test_a_folder_without_a_store_gets_none_and_no_file(demo_root):
-    assert existing_store(demo_root) is None
-    assert not (demo_root / "updates.db").exists()
+def test_a_folder_without_a_store_gets_none_and_no_file(demo_root, tmp_path):
+    # A folder of its own: other tests open the Update page on the shared demo folder.
+    folder = tmp_path / "data"
+    shutil.copytree(demo_root / "commentary", folder / "commentary")
+    assert existing_store(folder) is None
+    assert not (folder / "updates.db").exists()
 
 
 def test_the_mark_names_quarter_version_and_approver():

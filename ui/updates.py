@@ -12,6 +12,7 @@ import streamlit as st
 
 from crimeprev.access.roles import Role, load_access
 from crimeprev.config import config_for
+from crimeprev.errors import CrimeprevError
 from crimeprev.report.content import words_marks_table
 from crimeprev.store import data_dir
 from crimeprev.updates.editor import local_settings, local_user, may_open, user_from_claims
@@ -72,9 +73,13 @@ UPDATE_URL_PATH = "update"
 
 def visible_pages(sections: dict[str, list[Any]]) -> dict[str, list[Any]]:
     """The menu's sections without the Update page for someone who neither leads nor approves
-    (the page is then not served at all: its address opens the default page)."""
-    if page_open():
-        return sections
+    (the page is then not served at all: its address opens the default page). A folder whose
+    settings cannot be read keeps the page out too; the page shown says what is wrong."""
+    try:
+        if page_open():
+            return sections
+    except CrimeprevError:
+        pass
     kept = {
         section: [p for p in pages if p.url_path != UPDATE_URL_PATH]
         for section, pages in sections.items()

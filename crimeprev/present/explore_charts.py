@@ -29,7 +29,7 @@ def breakdown_chart(exploration: Exploration, dimension: str, unit: str) -> alt.
     ]
     chart: alt.Chart = (
         alt.Chart(frame)
-        .mark_bar()
+        .mark_bar(aria=True)
         .encode(
             y=alt.Y("dimension_value:N", title=None, sort=order, axis=LABEL_AXIS),
             yOffset=alt.YOffset("window_label:N", sort=labels),
@@ -63,7 +63,7 @@ def timeline_chart(exploration: Exploration, unit: str) -> alt.Chart:
     ]
     chart: alt.Chart = (
         alt.Chart(frame)
-        .mark_bar()
+        .mark_bar(aria=True)
         .encode(
             x=alt.X("bucket_label:N", title=None, sort=list(frame["bucket_label"])),
             y=alt.Y("count_records:Q", title=unit.capitalize()),

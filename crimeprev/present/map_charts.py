@@ -117,7 +117,7 @@ def tile_map_chart(
     y = alt.Y("tile_row:O", axis=None, scale=alt.Scale(domain=list(range(rows))))
     tiles = (
         alt.Chart()
-        .mark_rect(cornerRadius=4, stroke="white", strokeWidth=3)
+        .mark_rect(cornerRadius=4, stroke="white", strokeWidth=3, aria=True)
         .encode(
             x=x,
             y=y,

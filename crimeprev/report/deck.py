@@ -875,7 +875,8 @@ def measure_notes(content: ReportContent, section: MeasureSection) -> list[str]:
     return notes
 
 
-COMPARISON_COLUMNS = (_Column("", 2.6), _Column("", 1.3, numeric=True))
+# The label column holds "12 months ending Sep 2022" on one line at the table's type size.
+COMPARISON_COLUMNS = (_Column("", 2.9), _Column("", 1.0, numeric=True))
 CHART_WIDTH_IN = 8.2
 CHART_HEIGHT_IN = 3.9
 

@@ -29,7 +29,7 @@ SLIDE_HEIGHT_PX = 260
 PNG_SCALE = 2.0
 # The smallest type on a slide's chart, in CSS pixels: drawn into the slide's chart box it
 # is at least 14 pt (tests/test_report.py measures it on the slide).
-SLIDE_MIN_FONT_PX = 19
+SLIDE_MIN_FONT_PX = 20
 SLIDE_STYLE: dict[str, Any] = {
     "axis": {"labelFontSize": SLIDE_MIN_FONT_PX, "titleFontSize": SLIDE_MIN_FONT_PX},
     "legend": {

@@ -60,6 +60,7 @@ COUNT_COLUMNS = {
     "comparator_count",
     "current_count",
     "diff",
+    "diff_previous_year",
     "actions_total",
     "actions_complete",
     "actions_ongoing",
@@ -91,6 +92,12 @@ COLUMN_GUIDE: dict[str, tuple[str, str]] = {
     "comparator_count": ("Records counted in the comparison window", "records"),
     "count_records": ("Records counted in the month", "records"),
     "diff": ("current_count minus comparator_count", "records"),
+    "diff_previous_year": ("The current 12 months' count minus the 12 months before", "records"),
+    "verdict_previous_year": (
+        "Against the year before: Worse or Better (beyond normal variation, read with the "
+        "measure's better-when direction), No real change (within it) or Not tested",
+        "text",
+    ),
     "pct_change": ("Change of current_count on comparator_count", "fraction (per cent)"),
     "pct_change_previous_year": (
         "Change of the current 12 months on the 12 months before",
