@@ -4,6 +4,7 @@ an analyst and an admin each see their part of every page; local mode serves loo
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import secrets
@@ -127,18 +128,14 @@ def _serve(
         time.sleep(0.3)
 
 
-@pytest.fixture(scope="module")
-def signed_in_server(
-    demo_root: Path, provider: str, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[tuple[str, Path]]:
-    """The dashboard with sign-in configured against the provider; yields its base URL and
-    the folder of its audit trail."""
-    folder = tmp_path_factory.mktemp("signed-in")
-    port = _free_port()
+@contextlib.contextmanager
+def signed_in_app(root: Path, folder: Path, provider: str, audit_dir: Path) -> Iterator[str]:
+    """`streamlit run` over `root` with `[auth]` pointing at the provider, its log and secrets
+    in `folder`, its audit trail in `audit_dir`; yields its base URL and stops it after."""
     secrets_file = folder / "secrets.toml"
-    audit_dir = folder / "audit"
     process = None
     for _attempt in range(3):
+        port = _free_port()
         secrets_file.write_text(
             "[auth]\n"
             f'redirect_uri = "http://127.0.0.1:{port}/oauth2callback"\n'
@@ -149,17 +146,29 @@ def signed_in_server(
         )
         try:
             process, started = _serve_on(
-                demo_root, folder, port, secrets_file, {"CRIMEPREV_AUDIT_DIR": str(audit_dir)}
+                root, folder, port, secrets_file, {"CRIMEPREV_AUDIT_DIR": str(audit_dir)}
             )
             break
         except OSError:
-            port = _free_port()
+            continue
     assert process is not None
     try:
-        yield f"http://127.0.0.1:{started}", audit_dir
+        yield f"http://127.0.0.1:{started}"
     finally:
         process.terminate()
         process.wait(timeout=20)
+
+
+@pytest.fixture(scope="module")
+def signed_in_server(
+    demo_root: Path, provider: str, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[tuple[str, Path]]:
+    """The dashboard with sign-in configured against the provider; yields its base URL and
+    the folder of its audit trail."""
+    folder = tmp_path_factory.mktemp("signed-in")
+    audit_dir = folder / "audit"
+    with signed_in_app(demo_root, folder, provider, audit_dir) as base:
+        yield base, audit_dir
 
 
 def _serve_on(

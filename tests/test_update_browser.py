@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import re
-import secrets
 import shutil
 import sqlite3
 import threading
@@ -18,11 +17,11 @@ from pathlib import Path
 
 import pytest
 import werkzeug.serving
-from browser_support import RENDER_TIMEOUT_MS, _free_port
+from browser_support import RENDER_TIMEOUT_MS
 from oidc_provider_mock import User, app
 from playwright.sync_api import Browser, Page, expect
 from pptx import Presentation
-from test_access_browser import _serve_on
+from test_access_browser import signed_in_app
 
 from crimeprev.cli.main import main
 from crimeprev.config import config_for
@@ -74,31 +73,8 @@ def update_server(
     (root / "config").mkdir(exist_ok=True)
     (root / "config" / "updates.toml").write_text(UPDATES_TOML)
     audit_dir = folder / "audit"
-    secrets_file = folder / "secrets.toml"
-    process = None
-    for _attempt in range(3):
-        port = _free_port()
-        secrets_file.write_text(
-            "[auth]\n"
-            f'redirect_uri = "http://127.0.0.1:{port}/oauth2callback"\n'
-            f'cookie_secret = "{secrets.token_hex(32)}"\n'
-            'client_id = "crimeprev-dashboard"\n'
-            'client_secret = "not-a-real-secret"\n'
-            f'server_metadata_url = "{provider}/.well-known/openid-configuration"\n'
-        )
-        try:
-            process, started = _serve_on(
-                root, folder, port, secrets_file, {"CRIMEPREV_AUDIT_DIR": str(audit_dir)}
-            )
-            break
-        except OSError:
-            continue
-    assert process is not None
-    try:
-        yield f"http://127.0.0.1:{started}", root, audit_dir
-    finally:
-        process.terminate()
-        process.wait(timeout=20)
+    with signed_in_app(root, folder, provider, audit_dir) as base:
+        yield base, root, audit_dir
 
 
 def _sign_in(browser: Browser, base: str, who: str) -> Page:
