@@ -45,6 +45,12 @@ def settled(page: Page) -> None:
     page.get_by_test_id("stMain").locator("h1").first.wait_for(timeout=PAGE_TIMEOUT_MS)
     expect(page.get_by_test_id("stStatusWidget")).to_have_count(0, timeout=PAGE_TIMEOUT_MS)
     expect(page.locator('[data-stale="true"]')).to_have_count(0, timeout=PAGE_TIMEOUT_MS)
+    # A faded element fades back in over a moment; wait until every one is opaque again.
+    page.wait_for_function(
+        "() => [...document.querySelectorAll('[data-testid=\"stElementContainer\"]')]"
+        ".every(e => getComputedStyle(e).opacity === '1')",
+        timeout=PAGE_TIMEOUT_MS,
+    )
 
 
 def test_headline_and_scorecard_fit_the_first_screen(server: str, small_page: Page) -> None:
@@ -92,14 +98,19 @@ def test_no_serious_or_critical_accessibility_violation(
     server: str, small_page: Page, path: str
 ) -> None:
     small_page.goto(f"{server}/{PAGE_URLS.get(path, path)}")
-    settled(small_page)
-    # A chart that reports its selection state starts one more run just after the first.
-    small_page.wait_for_timeout(500)
-    settled(small_page)
-    results = Axe().run(small_page, options=AXE_OPTIONS)
-    serious = [
-        f"{v['id']} ({v['impact']}): {v['help']} — {[n['target'] for n in v['nodes']][:4]}"
-        for v in results.response["violations"]
-        if v["impact"] in ("serious", "critical")
-    ]
+    # A chart that reports its selection state starts one more run just after the first, and
+    # the page fades while it runs: a contrast measured mid-fade is not the page's. The page
+    # is measured again, settled, before a finding counts (three times at most).
+    for _attempt in range(3):
+        settled(small_page)
+        small_page.wait_for_timeout(500)
+        settled(small_page)
+        results = Axe().run(small_page, options=AXE_OPTIONS)
+        serious = [
+            f"{v['id']} ({v['impact']}): {v['help']} — {[n['target'] for n in v['nodes']][:4]}"
+            for v in results.response["violations"]
+            if v["impact"] in ("serious", "critical")
+        ]
+        if not serious:
+            break
     assert serious == [], "\n".join(serious)

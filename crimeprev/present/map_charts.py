@@ -182,7 +182,7 @@ def choropleth_chart(
             lookup=f"properties.{boundaries.code_property}",
             from_=alt.LookupData(data=_records(rows), key="district_code", fields=fields),
         )
-        .mark_geoshape(stroke="white", strokeWidth=1.5)
+        .mark_geoshape(stroke="white", strokeWidth=1.5, aria=True)
         .encode(
             color=_colour(metric, measure, extent),
             opacity=alt.condition("datum.is_chosen", alt.value(1.0), alt.value(0.3)),

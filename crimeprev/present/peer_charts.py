@@ -35,7 +35,7 @@ def funnel_chart(table: PeerTable) -> alt.LayerChart:
     y_title = f"{table.offence_group} {table.rate_label}"
     lines = (
         alt.Chart(limits)
-        .mark_line(color="#555555", strokeWidth=1)
+        .mark_line(color="#555555", strokeWidth=1, aria=True)
         .encode(
             x=x,
             y=alt.Y("rate_per_1000:Q", title=y_title),
@@ -59,7 +59,7 @@ def funnel_chart(table: PeerTable) -> alt.LayerChart:
     )
     dots = (
         alt.Chart()
-        .mark_circle(size=70, opacity=0.9, stroke="white", strokeWidth=0.5)
+        .mark_circle(size=70, opacity=0.9, stroke="white", strokeWidth=0.5, aria=True)
         .encode(
             x=x,
             y="rate_per_1000:Q",
@@ -169,7 +169,7 @@ def force_map_chart(features: list[dict[str, Any]]) -> alt.Chart:
     """The 43 police force areas, the force and its peers coloured."""
     chart: alt.Chart = (
         alt.Chart({"values": features})
-        .mark_geoshape(stroke="white", strokeWidth=0.7)
+        .mark_geoshape(stroke="white", strokeWidth=0.7, aria=True)
         .encode(
             color=alt.Color("role:N", scale=ROLE_SCALE, title=None),
             tooltip=[alt.Tooltip("force:N", title="Force"), alt.Tooltip("role:N", title="Role")],
