@@ -92,40 +92,11 @@ def provider() -> Iterator[str]:
 def _serve(
     root: Path, log_dir: Path, extra: list[str], env: dict[str, str]
 ) -> tuple[subprocess.Popen[bytes], int]:
-    port = _free_port()
-    log = (log_dir / "streamlit.log").open("w")
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "streamlit",
-            "run",
-            "app.py",
-            "--server.headless",
-            "true",
-            "--server.port",
-            str(port),
-            *extra,
-        ],
-        cwd=REPOSITORY_ROOT,
-        env=os.environ | {"CRIMEPREV_DATA_DIR": str(root)} | env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    deadline = time.monotonic() + 90
-    while True:
-        try:
-            with urllib.request.urlopen(
-                f"http://127.0.0.1:{port}/_stcore/health", timeout=2
-            ) as response:
-                if response.status == 200:
-                    return process, port
-        except OSError:
-            pass
-        if process.poll() is not None or time.monotonic() > deadline:
-            process.kill()
-            pytest.fail(f"streamlit run did not start; see {log.name}")
-        time.sleep(0.3)
+    """`streamlit run` on a free port with `extra` options; fails the test if it stops."""
+    try:
+        return _start(root, log_dir, _free_port(), extra, env)
+    except OSError as stopped:
+        pytest.fail(str(stopped))
 
 
 @contextlib.contextmanager
@@ -174,23 +145,20 @@ def signed_in_server(
 def _serve_on(
     root: Path, log_dir: Path, port: int, secrets_file: Path, env: dict[str, str]
 ) -> tuple[subprocess.Popen[bytes], int]:
+    """Signed-in `streamlit run` on loopback; OSError when it stops (its port was taken)."""
+    extra = ["--server.address", "127.0.0.1", "--secrets.files", str(secrets_file)]
+    return _start(root, log_dir, port, extra, env)
+
+
+def _start(
+    root: Path, log_dir: Path, port: int, extra: list[str], env: dict[str, str]
+) -> tuple[subprocess.Popen[bytes], int]:
+    """`streamlit run app.py` over `root` on `port`, once its health check answers; OSError
+    when the process stops first, a failed test when it never answers."""
     log = (log_dir / "streamlit.log").open("w")
     process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "streamlit",
-            "run",
-            "app.py",
-            "--server.headless",
-            "true",
-            "--server.port",
-            str(port),
-            "--server.address",
-            "127.0.0.1",
-            "--secrets.files",
-            str(secrets_file),
-        ],
+        [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true"]
+        + ["--server.port", str(port), *extra],
         cwd=REPOSITORY_ROOT,
         env=os.environ | {"CRIMEPREV_DATA_DIR": str(root)} | env,
         stdout=log,
